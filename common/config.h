@@ -1,0 +1,117 @@
+/*
+ * config.h: bulwark.conf, parsed into one immutable struct config.
+ * The master parses the file; each daemon receives the same text over its
+ * control socket (as a sealed memfd) and parses it with the same code, so
+ * there is one parser and no second wire format for settings.
+ */
+#ifndef BULWARK_CONFIG_H
+#define BULWARK_CONFIG_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#define CONFIG_MAX_FILE		(1024 * 1024)	/* bytes of configuration */
+#define CONFIG_MAX_LINE		4096
+#define CONFIG_MAX_LISTENERS	64
+#define CONFIG_ERR_MAX		512
+
+enum listener_kind {
+	LISTEN_SMTP,		/* port 25: MX service */
+	LISTEN_SUBMISSION,	/* port 587: STARTTLS + AUTH required */
+	LISTEN_SUBMISSIONS,	/* port 465: implicit TLS (RFC 8314) */
+};
+
+struct cfg_listener {
+	char			 host[64];	/* numeric address, no brackets */
+	uint16_t		 port;
+	enum listener_kind	 kind;
+	int			 line;
+};
+
+struct cfg_network {
+	int		family;		/* AF_INET or AF_INET6 */
+	uint8_t		addr[16];	/* network byte order, masked */
+	unsigned	prefix;
+};
+
+struct cfg_strlist {
+	char	**v;
+	size_t	  n;
+};
+
+enum delivery_format {
+	DELIVERY_MAILDIR,
+	DELIVERY_MBOX,
+};
+
+enum bare_lf_policy {
+	BARE_LF_REJECT,		/* 550 5.5.2 for the whole message (default) */
+	BARE_LF_NORMALIZE,	/* treat a bare LF as CRLF, a bare CR as data */
+};
+
+struct config {
+	char			*path;		/* name used in messages */
+
+	char			 hostname[256];
+	struct cfg_strlist	 local_domains;
+	struct cfg_strlist	 virtual_domains;
+	struct cfg_listener	*listeners;
+	size_t			 nlisteners;
+	struct cfg_network	*trusted;
+	size_t			 ntrusted;
+
+	uint64_t		 message_size_limit;	/* bytes */
+	unsigned		 recipient_limit;
+	unsigned		 connection_limit;
+	unsigned		 connection_limit_per_ip;
+	unsigned		 command_timeout;	/* seconds */
+	unsigned		 data_timeout;		/* seconds */
+	unsigned		 smtpd_workers;		/* 0: one per core */
+	unsigned		 error_limit;
+	enum bare_lf_policy	 bare_lf;
+	int			 vrfy_enabled;		/* 0: 252 to all */
+	int			 expn_enabled;		/* 0: 502 */
+
+	char			*spool_dir;
+	char			*daemon_dir;		/* NULL: master's own dir */
+
+	char			*tls_cert;
+	int			 tls_cert_line;
+	char			*tls_key;
+	int			 tls_key_line;
+
+	char			*alias_table;		/* "hash:/path" or NULL */
+	char			*virtual_table;
+	char			*credentials_table;
+
+	enum delivery_format	 delivery_format;
+	char			*maildir;	/* relative to home, "Maildir" */
+	char			*mbox_path;	/* "%u" is the user: /var/mail/%u */
+	char			 recipient_delimiter;	/* '+' or 0 for none */
+
+	struct cfg_strlist	 milters;	/* "unix:/path", "inet:host:port" */
+};
+
+/* Parse a configuration from a file name or from an open descriptor
+ * (name is used in messages). On failure return NULL and leave
+ * "file:line: message" in err. */
+struct config	*config_load(const char *path, char *err, size_t errlen);
+struct config	*config_load_fd(int fd, const char *name, char *err,
+		    size_t errlen);
+struct config	*config_parse(const char *text, size_t len, const char *name,
+		    char *err, size_t errlen);
+/* Check what the master can check before starting anything: the files
+ * named by the configuration exist and have safe modes. */
+int		 config_check_files(const struct config *, char *err,
+		    size_t errlen);
+void		 config_free(struct config *);
+
+/* Helpers the daemons share. */
+int		 config_is_local_domain(const struct config *, const char *);
+int		 config_is_virtual_domain(const struct config *, const char *);
+/* addr is a struct sockaddr_in or sockaddr_in6 */
+int		 config_is_trusted(const struct config *, const void *sa);
+const char	*config_listener_kind_name(enum listener_kind);
+
+#endif

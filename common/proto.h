@@ -1,0 +1,84 @@
+/*
+ * proto.h: the table of every message a daemon may be sent, by link.
+ * Types are unique across the system so that a frame sent down the wrong
+ * link is refused by the receiver's rules rather than misread.
+ */
+#ifndef BULWARK_PROTO_H
+#define BULWARK_PROTO_H
+
+enum proc_kind {
+	PROC_MASTER,
+	PROC_SMTPD,
+	PROC_QMGR,
+	PROC_LOOKUP,
+	PROC_LOCAL,
+	PROC_KIND_MAX,
+};
+
+const char	*proc_kind_name(enum proc_kind);
+
+/* master <-> every child: the control link (fd 3 of every child) */
+enum {
+	CTL_CONFIG = 1,		/* m->c fd: sealed memfd with the text;
+				   u32 generation */
+	CTL_LISTENER,		/* m->c fd: listening socket; u32 kind,
+				   str "host:port" */
+	CTL_LINK,		/* m->c fd: socket to a peer; u32 peer kind,
+				   u32 peer instance */
+	CTL_START,		/* m->c: set-up done, drop privileges */
+	CTL_RETIRE,		/* m->c: stop accepting, exit when idle */
+	CTL_READY,		/* c->m: privileges dropped, serving;
+				   u32 pid */
+	CTL_TLS_FILE,		/* m->c fd: certificate or key opened by
+				   root; u32 what (0 cert, 1 key) */
+	CTL_BADPEER,		/* c->m: u32 id of a peer that sent a bad
+				   frame; the master ends it */
+};
+
+/* smtpd|deliver-local|qmgr -> lookup and back */
+enum {
+	LK_RCPT = 100,		/* u32 id, u32 flags, str address */
+	LK_RCPT_REPLY,		/* u32 id, u32 status, str dsn, str text */
+	LK_USER,		/* u32 id, str local part */
+	LK_USER_REPLY,		/* u32 id, u32 status, u32 uid, u32 gid,
+				   str user, str home */
+};
+
+#define LK_F_TRUSTED	0x1	/* client is in trusted-networks */
+#define LK_F_AUTH	0x2	/* client authenticated */
+
+enum lk_status {
+	LK_OK,
+	LK_NOUSER,		/* 550 5.1.1 */
+	LK_RELAY_DENIED,	/* 554 5.7.1 */
+	LK_TEMPFAIL,		/* 451 4.3.0 */
+	LK_BAD_ADDRESS,		/* 553 5.1.3 */
+};
+
+/* smtpd -> qmgr and back: the only way a message enters the queue */
+enum {
+	QM_OPEN = 200,		/* u32 id */
+	QM_OPEN_OK,		/* q->s fd: message file, write-only;
+				   u32 id, str qid */
+	QM_OPEN_FAIL,		/* u32 id, str reason */
+	QM_COMMIT,		/* u32 id, str qid, envelope (see qmgr) */
+	QM_COMMIT_OK,		/* u32 id, str qid */
+	QM_COMMIT_FAIL,		/* u32 id, str qid, str reason */
+	QM_ABORT,		/* str qid */
+};
+
+/* qmgr -> deliver-local and back */
+enum {
+	DL_DELIVER = 300,	/* q->d fd: message, read-only; u32 id,
+				   str qid, str sender, u32 n, n x str rcpt */
+	DL_RESULT,		/* u32 id, u32 index, u32 status, str dsn,
+				   str text */
+};
+
+enum dl_status {
+	DL_OK,
+	DL_TEMPFAIL,
+	DL_PERMFAIL,
+};
+
+#endif
