@@ -55,24 +55,44 @@ enum lk_status {
 	LK_BAD_ADDRESS,		/* 553 5.1.3 */
 };
 
-/* smtpd -> qmgr and back: the only way a message enters the queue */
+/* smtpd -> qmgr and back: the only way a message enters the queue.
+ * QM_RCPT frames of one message precede its QM_COMMIT on the same link;
+ * qmgr checks their count against the commit's. */
 enum {
 	QM_OPEN = 200,		/* u32 id */
 	QM_OPEN_OK,		/* q->s fd: message file, write-only;
 				   u32 id, str qid */
 	QM_OPEN_FAIL,		/* u32 id, str reason */
-	QM_COMMIT,		/* u32 id, str qid, envelope (see qmgr) */
+	QM_RCPT,		/* u32 id, str qid, str addr, str orcpt,
+				   u32 notify (QM_NOTIFY_*) */
+	QM_COMMIT,		/* u32 id, str qid, str sender, str client
+				   address, str client name, str helo,
+				   str auth id, u32 body (QM_BODY_*), u32
+				   flags (QM_F_*), u32 ret (QM_RET_*), str
+				   envid, u64 size, u32 nrcpt */
 	QM_COMMIT_OK,		/* u32 id, str qid */
 	QM_COMMIT_FAIL,		/* u32 id, str qid, str reason */
-	QM_ABORT,		/* str qid */
+	QM_ABORT,		/* str qid: discard an uncommitted file */
 };
 
-/* qmgr -> deliver-local and back */
+#define QM_NOTIFY_SUCCESS	0x1
+#define QM_NOTIFY_FAILURE	0x2
+#define QM_NOTIFY_DELAY		0x4
+#define QM_NOTIFY_NEVER		0x8	/* 0: not given (default rules) */
+
+enum { QM_BODY_7BIT, QM_BODY_8BITMIME, QM_BODY_BINARYMIME };
+enum { QM_RET_NONE, QM_RET_FULL, QM_RET_HDRS };
+#define QM_F_SMTPUTF8		0x1
+
+#define QM_QID_MAX		32
+#define QM_ADDR_MAX		512
+
+/* qmgr -> deliver-local and back: one recipient per delivery */
 enum {
 	DL_DELIVER = 300,	/* q->d fd: message, read-only; u32 id,
-				   str qid, str sender, u32 n, n x str rcpt */
-	DL_RESULT,		/* u32 id, u32 index, u32 status, str dsn,
-				   str text */
+				   str qid, str sender, str rcpt, str orcpt */
+	DL_RESULT,		/* u32 id, u32 status (DL_*), str dsn
+				   ("2.0.0"), str text */
 };
 
 enum dl_status {

@@ -22,6 +22,7 @@
 #define SMTP_AUTH_PARAM_MAX	ADDRESS_PATH_MAX	/* AUTH=, decoded */
 #define SMTP_MECH_MAX		20	/* RFC 4422 §3.1 sasl-mech */
 #define SMTP_ARG_MAX		SMTP_LINE_MAX	/* VRFY, EXPN */
+#define SMTP_ORCPT_TYPE_MAX	32	/* "rfc822", "utf-8", ... */
 
 enum smtp_verb {
 	SMTP_CMD_UNKNOWN = 0,	/* 500 5.5.2 */
@@ -94,7 +95,7 @@ struct smtp_rcpt_params {
 	unsigned		has;		/* SMTP_P_* */
 	unsigned		notify;		/* SMTP_NOTIFY_* */
 	enum smtp_orcpt_type	orcpt_type;
-	char			orcpt_type_name[SMTP_ORCPT_MAX + 1]; /* lower */
+	char			orcpt_type_name[SMTP_ORCPT_TYPE_MAX + 1]; /* lower */
 	/* ORCPT value after the ';', as sent (already safe: printable
 	 * ASCII or well-formed UTF-8), for relaying the parameter on */
 	char			orcpt_raw[SMTP_ORCPT_MAX + 1];
@@ -151,10 +152,11 @@ int		 smtp_parse_line(const char *line, size_t len, unsigned flags,
 const char	*smtp_verb_name(enum smtp_verb);
 
 /*
- * RFC 3461 §4 xtext ("+" followed by two hex digits) into out, which
+ * RFC 3461 §4 xtext ("+" and two hex digits, either case) into out, which
  * gets a NUL. Refuses characters outside xchar, bad or short "+XX",
- * decoded NUL or controls and output that does not fit. Returns the
- * decoded length, or -1.
+ * output that does not fit, and output that is not printable ASCII or
+ * well-formed UTF-8 (no NUL, no controls). Returns the decoded length,
+ * or -1.
  */
 int		 smtp_xtext_decode(const char *in, size_t len, char *out,
 		    size_t outlen);
