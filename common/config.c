@@ -1204,6 +1204,8 @@ config_parse(const char *text, size_t len, const char *name, char *err,
 	struct parser	*p;
 	struct config	*cf = NULL;
 
+	if (name == NULL)
+		name = "bulwark.conf";
 	if (len > CONFIG_MAX_FILE) {
 		seterr(err, errlen, name, 0, "larger than %d bytes",
 		    CONFIG_MAX_FILE);

@@ -91,6 +91,13 @@ struct config {
 	char			 recipient_delimiter;	/* '+' or 0 for none */
 
 	struct cfg_strlist	 milters;	/* "unix:/path", "inet:host:port" */
+
+	/* qmgr: seconds; 0 until the parser sets them: qmgr then uses its
+	 * defaults (300, 3600, 5 days, 4 hours) */
+	unsigned		 queue_retry_min;	/* queue-retry-min */
+	unsigned		 queue_retry_max;	/* queue-retry-max */
+	unsigned		 queue_lifetime;	/* queue-lifetime */
+	unsigned		 delay_warning;		/* delay-warning */
 };
 
 /* Parse a configuration from a file name or from an open descriptor

@@ -481,7 +481,8 @@ address_finish(enum address_error e, struct scan *sc, struct address *out)
 {
 	if (e == ADDRESS_OK) {
 		out->flags |= sc->found;
-		e = address_canon(out);
+		if (!(out->flags & ADDRESS_IS_NULL))
+			e = address_canon(out);
 	}
 	if (e != ADDRESS_OK)
 		memset(out, 0, sizeof(*out));

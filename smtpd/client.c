@@ -1,34 +1,287 @@
 /*
- * client.c: smtpd's requests to lookup and qmgr. Each request carries an
- * id; the answer finds its session by that id, so a session that ended
- * meanwhile simply drops the late answer.
+ * client.c: smtpd's requests to lookup and qmgr. A request carries the
+ * session's id; the answer finds its session by that id, so an answer
+ * for a session that ended meanwhile is dropped (and a queue file it
+ * opened is given back). A peer that dies fails what was waiting on it.
  */
-#include "smtpd.h"
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
 
-const struct ipc_rule smtpd_qmgr_rules[] = {
-	{ 0, 0, 0, 0 },
-};
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "session.h"
+#include "smtpd.h"
+#include "wire.h"
+
+#define REASON_MAX	512
 
 const struct ipc_rule smtpd_lookup_rules[] = {
+	{ LK_RCPT_REPLY, 16, 16 + 64 + REASON_MAX, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
 
-void
-smtpd_qmgr_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+const struct ipc_rule smtpd_qmgr_rules[] = {
+	{ QM_OPEN_OK, 8, 8 + QM_QID_MAX, IPC_FD_REQUIRED },
+	{ QM_OPEN_FAIL, 8, 8 + REASON_MAX, IPC_FD_NONE },
+	{ QM_COMMIT_OK, 8, 8 + QM_QID_MAX, IPC_FD_NONE },
+	{ QM_COMMIT_FAIL, 12, 12 + QM_QID_MAX + REASON_MAX, IPC_FD_NONE },
+	{ 0, 0, 0, 0 },
+};
+
+static struct wire_w	w;	/* one request is built at a time */
+
+static int
+client_send(enum proc_kind kind, uint16_t type, struct link **lp)
 {
+	struct link	*l;
+
+	if (w.err || (l = link_get(kind)) == NULL)
+		return -1;
+	if (lp != NULL)
+		*lp = l;
+	return ipc_send(l->chan, type, w.buf, w.len, -1);
+}
+
+int
+client_lookup_rcpt(struct session *s, const char *addr)
+{
+	wire_w_init(&w);
+	wire_w_u32(&w, s->id);
+	wire_w_u32(&w, s->trusted ? LK_F_TRUSTED : 0);
+	wire_w_str(&w, addr);
+	if (client_send(PROC_LOOKUP, LK_RCPT, NULL) == -1)
+		return -1;
+	s->wait = W_LOOKUP;
+	return 0;
 }
 
 void
 smtpd_lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
+	struct session	*s;
+	struct wire_r	 r;
+	char		 dsn[64], text[REASON_MAX];
+	uint32_t	 id, status;
+
+	wire_r_init(&r, m);
+	id = wire_r_u32(&r);
+	status = wire_r_u32(&r);
+	wire_r_str(&r, dsn, sizeof(dsn));
+	wire_r_str(&r, text, sizeof(text));
+	if (wire_r_end(&r) == -1) {
+		link_drop(arg, "malformed recipient answer");
+		return;
+	}
+	if ((s = session_by_id(id)) == NULL || s->wait != W_LOOKUP)
+		return;
+	s->wait = W_NONE;
+	command_rcpt_answer(s, status, dsn, text);
+	session_resume(s);
+}
+
+int
+client_qmgr_open(struct session *s)
+{
+	struct link	*l;
+
+	wire_w_init(&w);
+	wire_w_u32(&w, s->id);
+	if (client_send(PROC_QMGR, QM_OPEN, &l) == -1)
+		return -1;
+	s->wait = W_OPEN;
+	s->qmgr_id = l->id;
+	return 0;
+}
+
+static void
+client_abort_qid(const char *qid)
+{
+	wire_w_init(&w);
+	wire_w_str(&w, qid);
+	(void)client_send(PROC_QMGR, QM_ABORT, NULL);
+}
+
+/* Give back an uncommitted queue file, if the session holds one. */
+void
+client_qmgr_abort(struct session *s)
+{
+	if (s->qid[0] == '\0')
+		return;
+	if (s->msgfd != -1) {
+		close(s->msgfd);
+		s->msgfd = -1;
+	}
+	client_abort_qid(s->qid);
+	s->qid[0] = '\0';
+}
+
+static void
+client_open_answer(struct session *s, struct ipc_msg *m, const char *qid)
+{
+	s->wait = W_NONE;
+	if (m->type == QM_OPEN_FAIL) {
+		log_warnx("client=%s qmgr refused a queue file", s->addr);
+		session_reply(s, "451 4.3.0 Error: queue file unavailable");
+		if (s->bdat_used)
+			s->discard = s->data.chunk_left;
+		session_reset(s);
+		return;
+	}
+	strlcpy(s->qid, qid, sizeof(s->qid));
+	s->msgfd = m->fd;
+	m->fd = -1;
+	command_data_start(s);
+}
+
+static void
+client_commit_answer(struct session *s, struct ipc_msg *m, const char *qid,
+    const char *reason)
+{
+	if (strcmp(qid, s->qid) != 0) {
+		log_warnx("client=%s qmgr answered for %s, not %s", s->addr,
+		    qid, s->qid);
+		data_commit_answer(s, 0, "qmgr answered another message");
+		return;
+	}
+	s->wait = W_NONE;
+	if (m->type == QM_COMMIT_OK)
+		data_commit_answer(s, 1, NULL);
+	else {
+		s->qid[0] = '\0';	/* qmgr removed it */
+		data_commit_answer(s, 0, reason);
+	}
 }
 
 void
-smtpd_qmgr_gone(struct link *l)
+smtpd_qmgr_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
+	struct session	*s;
+	struct wire_r	 r;
+	char		 qid[QM_QID_MAX + 1] = "", reason[REASON_MAX] = "";
+	uint32_t	 id;
+
+	wire_r_init(&r, m);
+	id = wire_r_u32(&r);
+	if (m->type != QM_OPEN_FAIL)
+		wire_r_str(&r, qid, sizeof(qid));
+	if (m->type == QM_OPEN_FAIL || m->type == QM_COMMIT_FAIL)
+		wire_r_str(&r, reason, sizeof(reason));
+	if (wire_r_end(&r) == -1) {
+		if (m->fd != -1)
+			close(m->fd);
+		link_drop(arg, "malformed queue answer");
+		return;
+	}
+	s = session_by_id(id);
+	if (m->type == QM_OPEN_OK || m->type == QM_OPEN_FAIL) {
+		if (s != NULL && s->wait == W_OPEN)
+			client_open_answer(s, m, qid);
+		else if (m->type == QM_OPEN_OK)
+			client_abort_qid(qid);	/* nobody wants it now */
+	} else if (s != NULL && s->wait == W_COMMIT)
+		client_commit_answer(s, m, qid, reason);
+	if (m->fd != -1)
+		close(m->fd);
+	if (s != NULL)
+		session_resume(s);
+}
+
+static void
+client_rcpts(struct session *s)
+{
+	size_t	i;
+
+	for (i = 0; i < s->nrcpts; i++) {
+		wire_w_init(&w);
+		wire_w_u32(&w, s->id);
+		wire_w_str(&w, s->qid);
+		wire_w_str(&w, s->rcpts[i].addr);
+		wire_w_str(&w, s->rcpts[i].orcpt);
+		wire_w_u32(&w, s->rcpts[i].notify);
+		if (client_send(PROC_QMGR, QM_RCPT, NULL) == -1)
+			return;
+	}
+}
+
+static uint32_t
+client_body(const struct session *s)
+{
+	switch (s->mail.body) {
+	case SMTP_BODY_8BITMIME:
+		return QM_BODY_8BITMIME;
+	case SMTP_BODY_BINARYMIME:
+		return QM_BODY_BINARYMIME;
+	default:
+		return QM_BODY_7BIT;
+	}
+}
+
+int
+client_qmgr_commit(struct session *s)
+{
+	struct link	*l = link_get(PROC_QMGR);
+
+	/* a file opened by a qmgr that has died since is gone with it */
+	if (l == NULL || l->id != s->qmgr_id)
+		return -1;
+	client_rcpts(s);
+	wire_w_init(&w);
+	wire_w_u32(&w, s->id);
+	wire_w_str(&w, s->qid);
+	wire_w_str(&w, s->sender.canon);
+	wire_w_str(&w, s->addr);
+	wire_w_str(&w, "unknown");
+	wire_w_str(&w, s->helo);
+	wire_w_str(&w, "");
+	wire_w_u32(&w, client_body(s));
+	wire_w_u32(&w, (s->mail.has & SMTP_P_SMTPUTF8) ? QM_F_SMTPUTF8 : 0);
+	wire_w_u32(&w, s->mail.ret == SMTP_RET_HDRS ? QM_RET_HDRS :
+	    s->mail.ret == SMTP_RET_FULL ? QM_RET_FULL : QM_RET_NONE);
+	wire_w_str(&w, s->mail.envid);
+	wire_w_u64(&w, s->data.size);
+	wire_w_u32(&w, (uint32_t)s->nrcpts);
+	if (client_send(PROC_QMGR, QM_COMMIT, NULL) == -1)
+		return -1;
+	s->wait = W_COMMIT;
+	return 0;
+}
+
+static void
+client_fail_waiting(struct session *s, void *arg)
+{
+	struct link	*l = arg;
+
+	if (l->kind == PROC_LOOKUP && s->wait == W_LOOKUP) {
+		s->wait = W_NONE;
+		command_rcpt_answer(s, LK_TEMPFAIL, "4.3.0", "lookup gone");
+		session_resume(s);
+	} else if (l->kind == PROC_QMGR && s->qmgr_id == l->id &&
+	    (s->wait == W_OPEN || s->wait == W_COMMIT)) {
+		s->wait = W_NONE;
+		s->qid[0] = '\0';
+		if (s->msgfd != -1) {
+			close(s->msgfd);
+			s->msgfd = -1;
+		}
+		log_warnx("client=%s queue manager went away", s->addr);
+		session_reply(s, "451 4.3.0 Error: queue unavailable, try "
+		    "again later");
+		session_reset(s);
+		session_set_timeout(s, daemon_cfg->command_timeout);
+		session_resume(s);
+	}
 }
 
 void
 smtpd_lookup_gone(struct link *l)
 {
+	session_each(client_fail_waiting, l);
+}
+
+void
+smtpd_qmgr_gone(struct link *l)
+{
+	session_each(client_fail_waiting, l);
 }

@@ -1,19 +1,66 @@
 /*
- * session.c: one SMTP session (placeholder until the smtpd issue).
+ * session.c: the life of an SMTP session: accept under the connection
+ * limits, greet, split the input into command lines (bounded, without
+ * buffer growth), hand data to data.c, time out idle clients, close.
+ * A session costs a descriptor and a few KiB, never a process.
  */
-#include <event2/buffer.h>
-#include <event2/bufferevent.h>
-#include <event2/event.h>
+#include <sys/socket.h>
 
+#ifndef __unused	/* sys/tree.h's static functions use it */
+#define __unused __attribute__((unused))
+#endif
+
+#include <netinet/in.h>
+#include <arpa/inet.h>
+
+#include <errno.h>
+#include <stdarg.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+#include <event2/event.h>
+
 #include "config.h"
 #include "daemon.h"
+#include "log.h"
+#include "session.h"
 #include "smtpd.h"
 
-static unsigned	nsessions;
+/* Sessions from one address, for connection-limit-per-ip. */
+struct client_count {
+	RB_ENTRY(client_count)	 entry;
+	char			 addr[64];
+	unsigned		 n;
+};
+
+static int
+session_cmp(const struct session *a, const struct session *b)
+{
+	return a->id < b->id ? -1 : a->id > b->id;
+}
+
+static int
+client_count_cmp(const struct client_count *a, const struct client_count *b)
+{
+	return strcmp(a->addr, b->addr);
+}
+
+RB_HEAD(client_tree, client_count);
+RB_GENERATE(session_tree, session, entry, session_cmp);
+RB_GENERATE_STATIC(client_tree, client_count, entry, client_count_cmp);
+
+static struct session_tree	sessions = RB_INITIALIZER(&sessions);
+static struct client_tree	clients = RB_INITIALIZER(&clients);
+static unsigned			nsessions;
+static uint32_t			next_id = 1;
+
+static void	session_read_cb(struct bufferevent *, void *);
+static void	session_write_cb(struct bufferevent *, void *);
+static void	session_event_cb(struct bufferevent *, short, void *);
 
 unsigned
 session_count(void)
@@ -21,53 +68,359 @@ session_count(void)
 	return nsessions;
 }
 
-static void
-session_end(struct bufferevent *bev)
+struct session *
+session_by_id(uint32_t id)
 {
-	bufferevent_free(bev);
-	nsessions--;
-	smtpd_session_ended();
+	struct session	key;
+
+	key.id = id;
+	return RB_FIND(session_tree, &sessions, &key);
+}
+
+void
+session_each(void (*fn)(struct session *, void *), void *arg)
+{
+	struct session	*s, *next;
+
+	RB_FOREACH_SAFE(s, session_tree, &sessions, next)
+		fn(s, arg);
+}
+
+void
+session_reply(struct session *s, const char *fmt, ...)
+{
+	struct evbuffer	*out = bufferevent_get_output(s->bev);
+	va_list		 ap;
+
+	va_start(ap, fmt);
+	evbuffer_add_vprintf(out, fmt, ap);
+	va_end(ap);
+	evbuffer_add(out, "\r\n", 2);
+}
+
+/* A refused command: counts towards the error limit. */
+void
+session_error(struct session *s, int code, const char *enh, const char *text)
+{
+	s->errors++;
+	if (s->errors > daemon_cfg->error_limit) {
+		session_reply(s, "421 4.7.0 %s Error: too many errors",
+		    daemon_cfg->hostname);
+		session_close(s, "too many errors");
+		return;
+	}
+	session_reply(s, "%d %s %s", code, enh, text);
+}
+
+void
+session_set_timeout(struct session *s, unsigned seconds)
+{
+	struct timeval	tv = { (time_t)seconds, 0 };
+
+	bufferevent_set_timeouts(s->bev, &tv, &tv);
+}
+
+static unsigned
+session_worker_share(unsigned limit)
+{
+	long	workers = daemon_cfg->smtpd_workers;
+
+	if (workers == 0)
+		workers = sysconf(_SC_NPROCESSORS_ONLN);
+	if (workers < 1)
+		workers = 1;
+	/* the workers share the listeners, each takes its part of the
+	 * limit; rounded up so that one worker never refuses below it */
+	return (unsigned)((limit + workers - 1) / workers);
+}
+
+static struct client_count *
+client_count_get(const char *addr, int create)
+{
+	struct client_count	key, *c;
+
+	strlcpy(key.addr, addr, sizeof(key.addr));
+	if ((c = RB_FIND(client_tree, &clients, &key)) != NULL || !create)
+		return c;
+	if ((c = calloc(1, sizeof(*c))) == NULL)
+		return NULL;
+	strlcpy(c->addr, addr, sizeof(c->addr));
+	RB_INSERT(client_tree, &clients, c);
+	return c;
 }
 
 static void
-session_read(struct bufferevent *bev, void *arg)
+client_count_release(const char *addr)
 {
-	char	*line;
+	struct client_count	*c;
 
-	while ((line = evbuffer_readln(bufferevent_get_input(bev), NULL,
-	    EVBUFFER_EOL_CRLF)) != NULL) {
-		if (strcasecmp(line, "QUIT") == 0) {
-			evbuffer_add_printf(bufferevent_get_output(bev),
-			    "221 2.0.0 Bye\r\n");
-			free(line);
-			session_end(bev);
-			return;
-		}
-		evbuffer_add_printf(bufferevent_get_output(bev),
-		    "250 2.0.0 Ok\r\n");
-		free(line);
+	if ((c = client_count_get(addr, 0)) == NULL)
+		return;
+	if (--c->n == 0) {
+		RB_REMOVE(client_tree, &clients, c);
+		free(c);
 	}
 }
 
-static void
-session_event(struct bufferevent *bev, short what, void *arg)
+/* Returns the reason to refuse the client, or NULL. */
+static const char *
+session_over_limit(struct session *s)
 {
-	session_end(bev);
+	struct client_count	*c;
+
+	if (nsessions >= session_worker_share(daemon_cfg->connection_limit))
+		return "too many connections";
+	if (s->trusted)
+		return NULL;	/* as Postfix: mynetworks are exempt */
+	c = client_count_get(s->addr, 0);
+	if (c != NULL && c->n >=
+	    session_worker_share(daemon_cfg->connection_limit_per_ip))
+		return "too many connections from your address";
+	return NULL;
+}
+
+static void
+session_addr(struct session *s)
+{
+	struct sockaddr_in	*sin = (struct sockaddr_in *)&s->ss;
+	struct sockaddr_in6	*sin6 = (struct sockaddr_in6 *)&s->ss;
+
+	if (s->ss.ss_family == AF_INET)
+		inet_ntop(AF_INET, &sin->sin_addr, s->addr, sizeof(s->addr));
+	else if (s->ss.ss_family == AF_INET6)
+		inet_ntop(AF_INET6, &sin6->sin6_addr, s->addr,
+		    sizeof(s->addr));
+	else
+		strlcpy(s->addr, "unknown", sizeof(s->addr));
+}
+
+/* Refuse politely without a session: one write, then close. */
+static void
+session_refuse(int fd, const char *why)
+{
+	char	line[256];
+	int	n;
+
+	n = snprintf(line, sizeof(line), "421 4.7.0 %s Error: %s\r\n",
+	    daemon_cfg->hostname, why);
+	if (n > 0)
+		(void)!write(fd, line, (size_t)n);
+	close(fd);
 }
 
 void
 session_new(int fd, struct sockaddr *sa, socklen_t salen, int kind)
 {
-	struct bufferevent	*bev;
+	struct session		*s;
+	struct client_count	*c;
+	const char		*why;
 
-	bev = bufferevent_socket_new(daemon_base, fd, BEV_OPT_CLOSE_ON_FREE);
-	if (bev == NULL) {
-		close(fd);
+	if ((s = calloc(1, sizeof(*s))) == NULL) {
+		session_refuse(fd, "out of memory");
 		return;
 	}
+	memcpy(&s->ss, sa, (size_t)salen < sizeof(s->ss) ?
+	    (size_t)salen : sizeof(s->ss));
+	session_addr(s);
+	s->trusted = config_is_trusted(daemon_cfg, &s->ss);
+	if ((why = session_over_limit(s)) != NULL) {
+		log_info("client=%s action=refused reason=\"%s\"", s->addr,
+		    why);
+		session_refuse(fd, why);
+		free(s);
+		return;
+	}
+	s->bev = bufferevent_socket_new(daemon_base, fd,
+	    BEV_OPT_CLOSE_ON_FREE);
+	if (s->bev == NULL || (c = client_count_get(s->addr, 1)) == NULL) {
+		if (s->bev != NULL)
+			bufferevent_free(s->bev);
+		else
+			close(fd);
+		free(s);
+		return;
+	}
+	c->n++;
+	s->fd = fd;
+	s->msgfd = -1;
+	s->id = next_id++;
+	s->listener_kind = kind;
+	RB_INSERT(session_tree, &sessions, s);
 	nsessions++;
-	bufferevent_setcb(bev, session_read, NULL, session_event, NULL);
-	bufferevent_enable(bev, EV_READ | EV_WRITE);
-	evbuffer_add_printf(bufferevent_get_output(bev),
-	    "220 %s ESMTP Bulwark\r\n", daemon_cfg->hostname);
+	bufferevent_setcb(s->bev, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	/* no buffer growth: stop reading once a line's worth is waiting */
+	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_LINE_MAX + 2);
+	session_set_timeout(s, daemon_cfg->command_timeout);
+	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	log_info("client=%s action=connect", s->addr);
+	session_reply(s, "220 %s ESMTP Bulwark", daemon_cfg->hostname);
+}
+
+static void
+session_free(struct session *s)
+{
+	client_qmgr_abort(s);
+	session_reset(s);
+	client_count_release(s->addr);
+	RB_REMOVE(session_tree, &sessions, s);
+	bufferevent_free(s->bev);
+	free(s);
+	nsessions--;
+	smtpd_session_ended();
+}
+
+/* Finish sending what is queued, then close. */
+void
+session_close(struct session *s, const char *reason)
+{
+	if (s->state == S_CLOSING)
+		return;
+	log_info("client=%s action=disconnect messages=%u reason=\"%s\"",
+	    s->addr, s->messages, reason);
+	s->state = S_CLOSING;
+	bufferevent_disable(s->bev, EV_READ);
+	/* never free here: callers up the stack still hold s; the write
+	 * callback frees it once the last reply is out */
+	bufferevent_trigger(s->bev, EV_WRITE, BEV_TRIG_IGNORE_WATERMARKS |
+	    BEV_TRIG_DEFER_CALLBACKS);
+}
+
+/* Forget the transaction (RSET, new MAIL, after a message). */
+void
+session_reset(struct session *s)
+{
+	if (s->msgfd != -1) {
+		close(s->msgfd);
+		s->msgfd = -1;
+	}
+	free(s->rcpts);
+	s->rcpts = NULL;
+	s->nrcpts = s->rcpts_cap = 0;
+	free(s->data.buf);
+	memset(&s->data, 0, sizeof(s->data));
+	memset(&s->sender, 0, sizeof(s->sender));
+	memset(&s->mail, 0, sizeof(s->mail));
+	s->bdat_used = 0;
+	s->qid[0] = '\0';
+	if (s->state != S_CONNECTED && s->state != S_CLOSING)
+		s->state = S_HELO;
+}
+
+/* One line from the input, or 0 when none is complete. A line longer
+ * than the limit is refused and the rest of it discarded as it comes. */
+static int
+session_next_line(struct session *s, struct evbuffer *in, char *line,
+    size_t *len)
+{
+	struct evbuffer_ptr	eol;
+	size_t			eol_len, avail;
+
+	for (;;) {
+		eol = evbuffer_search_eol(in, NULL, &eol_len,
+		    EVBUFFER_EOL_CRLF);
+		avail = evbuffer_get_length(in);
+		if (eol.pos == -1) {
+			if (avail <= SESSION_LINE_MAX)
+				return 0;
+			evbuffer_drain(in, avail);
+			if (!s->skipping) {
+				s->skipping = 1;
+				session_error(s, 500, "5.5.2",
+				    "Error: line too long");
+			}
+			return 0;
+		}
+		if (s->skipping) {
+			evbuffer_drain(in, (size_t)eol.pos + eol_len);
+			s->skipping = 0;
+			continue;
+		}
+		if ((size_t)eol.pos > SESSION_LINE_MAX) {
+			evbuffer_drain(in, (size_t)eol.pos + eol_len);
+			session_error(s, 500, "5.5.2", "Error: line too long");
+			continue;
+		}
+		*len = (size_t)eol.pos;
+		evbuffer_remove(in, line, *len);
+		evbuffer_drain(in, eol_len);
+		line[*len] = '\0';
+		/* a bare LF ends a line for evbuffer; for SMTP it does not */
+		if (eol_len == 1 && daemon_cfg->bare_lf == BARE_LF_REJECT) {
+			session_error(s, 500, "5.5.2",
+			    "Error: bare <LF> received");
+			continue;
+		}
+		return 1;
+	}
+}
+
+/* Work through the input until it is empty, a request to another daemon
+ * is pending, or the session ends. Pipelined commands wait their turn. */
+void
+session_resume(struct session *s)
+{
+	struct evbuffer	*in = bufferevent_get_input(s->bev);
+	char		 line[SESSION_LINE_MAX + 1];
+	size_t		 len;
+
+	while (s->wait == W_NONE && s->state != S_CLOSING) {
+		if (s->discard > 0) {
+			len = evbuffer_get_length(in);
+			if (len == 0)
+				break;
+			if (len > s->discard)
+				len = (size_t)s->discard;
+			evbuffer_drain(in, len);
+			s->discard -= len;
+			continue;
+		}
+		if (s->state == S_DATA || s->state == S_BDAT) {
+			if (data_consume(s) == 0)
+				break;
+			continue;
+		}
+		if (!session_next_line(s, in, line, &len))
+			break;
+		command_line(s, line, len);
+	}
+}
+
+static void
+session_read_cb(struct bufferevent *bev, void *arg)
+{
+	session_resume(arg);
+}
+
+static void
+session_write_cb(struct bufferevent *bev, void *arg)
+{
+	struct session	*s = arg;
+
+	if (s->state == S_CLOSING)
+		session_free(s);
+}
+
+static void
+session_event_cb(struct bufferevent *bev, short what, void *arg)
+{
+	struct session	*s = arg;
+
+	if (what & BEV_EVENT_TIMEOUT) {
+		if (s->state == S_CLOSING) {
+			session_free(s);
+			return;
+		}
+		session_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+		    daemon_cfg->hostname);
+		session_close(s, "timeout");
+		/* the client may not read: do not wait for it for long */
+		bufferevent_enable(s->bev, EV_WRITE);
+		return;
+	}
+	if (s->state != S_CLOSING)
+		log_info("client=%s action=disconnect messages=%u "
+		    "reason=\"%s\"", s->addr, s->messages,
+		    (what & BEV_EVENT_EOF) ? "lost connection" : "I/O error");
+	session_free(s);
 }

@@ -9,6 +9,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <event2/listener.h>
@@ -124,11 +125,18 @@ smtpd_chroot(const struct config *cfg)
 	return empty_root;
 }
 
+static void
+smtpd_setup(struct config *cfg)
+{
+	tzset();	/* the zone file is out of reach in the chroot */
+	smtpd_tls_setup(cfg);
+}
+
 static const struct daemon_ops smtpd_ops = {
 	.kind = PROC_SMTPD,
 	.user = BULWARK_USER_SMTPD,
 	.chroot_dir = smtpd_chroot,
-	.setup = smtpd_tls_setup,
+	.setup = smtpd_setup,
 	.listener = smtpd_listener,
 	.link = smtpd_link,
 	.retire = smtpd_retire,

@@ -1,0 +1,144 @@
+/*
+ * qmgr.h: the queue manager's shared types and module interfaces: the
+ * envelope and its text format (envelope.c), the queue directory
+ * (queue.c), the hand-off from smtpd (smtpd_link.c), the delivery
+ * scheduler (sched.c) and delivery status notifications (bounce.c).
+ */
+#ifndef BULWARK_QMGR_H
+#define BULWARK_QMGR_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "proto.h"
+
+struct link;
+
+/* Named limits (bulwark-queue(5)). */
+#define QMGR_QID_LEN		16	/* upper-case hex characters */
+#define ENVELOPE_VERSION	1
+#define ENVELOPE_FIELD_MAX	QM_ADDR_MAX	/* decoded bytes of a field */
+#define ENVELOPE_LINE_MAX	8192	/* bytes of one line, with its LF */
+#define ENVELOPE_FILE_MAX	(64 * 1024 * 1024)
+#define ENVELOPE_RCPT_MAX	100000	/* recipients of one message */
+#define ENVELOPE_DSN_MAX	15	/* "X.YYY.ZZZ" and then some */
+#define ENVELOPE_TIME_MAX	((int64_t)1 << 40)	/* seconds */
+#define ENVELOPE_ATTEMPTS_MAX	1000000
+
+/* Defaults for the configuration's queue timers, in seconds. */
+#define QMGR_RETRY_MIN_DEFAULT		300
+#define QMGR_RETRY_MAX_DEFAULT		3600
+#define QMGR_LIFETIME_DEFAULT		(5 * 24 * 3600)
+#define QMGR_DELAY_WARNING_DEFAULT	(4 * 3600)
+
+enum rcpt_state {
+	RCPT_PENDING,		/* never tried */
+	RCPT_DELIVERED,
+	RCPT_DEFERRED,		/* tried, failed temporarily, will retry */
+	RCPT_FAILED,		/* failed for good */
+};
+
+/* What a recipient's sender has been told about it (RFC 3464 actions). */
+#define RCPT_REPORTED_DELAY	0x1
+#define RCPT_REPORTED_FAILURE	0x2
+#define RCPT_REPORTED_SUCCESS	0x4
+
+struct envelope_rcpt {
+	char		*addr;
+	char		*orcpt;		/* "type;address" or "" */
+	uint32_t	 notify;	/* QM_NOTIFY_*, 0: not given */
+	enum rcpt_state	 state;
+	uint32_t	 attempts;
+	int64_t		 next_try;	/* unix seconds */
+	uint32_t	 reported;	/* RCPT_REPORTED_* */
+	char		 dsn[ENVELOPE_DSN_MAX + 1];	/* "" or "X.Y.Z" */
+	char		*text;		/* last status text, or "" */
+	/* in memory only, never written */
+	int		 busy;		/* a delivery is in flight */
+};
+
+struct envelope {
+	char			 qid[QMGR_QID_LEN + 1];
+	int64_t			 arrival;	/* unix seconds */
+	char			*sender;	/* "" for the null sender */
+	char			*client_addr;
+	char			*client_name;
+	char			*helo;
+	char			*auth;		/* "" when not authenticated */
+	uint32_t		 body;		/* QM_BODY_* */
+	uint32_t		 flags;		/* QM_F_* */
+	uint32_t		 ret;		/* QM_RET_* */
+	char			*envid;		/* "" when not given */
+	uint64_t		 size;		/* bytes of the message file */
+	size_t			 nrcpt;
+	size_t			 rcpt_cap;
+	struct envelope_rcpt	*rcpt;
+};
+
+/* envelope.c: the envelope in memory and as text. */
+void		 envelope_init(struct envelope *);
+void		 envelope_free(struct envelope *);
+/* Sets *field to a copy of value ("" for NULL); -1 on ENOMEM. */
+int		 envelope_set(char **field, const char *value);
+int		 envelope_rcpt_add(struct envelope *, const char *addr,
+		    const char *orcpt, uint32_t notify);
+/* A malloc'd text of the envelope and its length, or NULL. */
+char		*envelope_format(const struct envelope *, size_t *len);
+/* Parses text into env (initialised here; freed on failure). */
+int		 envelope_parse(struct envelope *env, const char *text,
+		    size_t len, char *err, size_t errlen);
+int		 envelope_qid_valid(const char *);
+int		 envelope_dsn_valid(const char *);
+const char	*envelope_state_name(enum rcpt_state);
+/* 1 when the recipient needs no more delivery attempts */
+int		 envelope_rcpt_final(const struct envelope_rcpt *);
+
+/* queue.c: the queue directory; paths are relative to the chroot. */
+int		 queue_init(void);
+/* Creates msg/QID write-only and returns its descriptor, or -1. */
+int		 queue_create(char qid[QMGR_QID_LEN + 1]);
+/* Make msg/QID and its envelope durable: the commit point. Sets
+ * env->size from the file. 0, or -1 with a reason in why. */
+int		 queue_commit(struct envelope *, char *why, size_t whylen);
+/* Rewrite env/QID atomically and durably. */
+int		 queue_env_write(const struct envelope *);
+/* Remove a delivered message: env/QID first, then msg/QID. */
+int		 queue_remove(const char *qid);
+/* Remove an uncommitted msg/QID. */
+void		 queue_discard(const char *qid);
+/* A read-only descriptor of msg/QID, or -1. */
+int		 queue_open_msg(const char *qid);
+/* Scan the queue at start; load() takes over each good envelope's
+ * content. Returns the number of messages loaded, or -1. */
+long		 queue_recover(void (*load)(struct envelope *));
+
+/* smtpd_link.c: the hand-off of new messages from smtpd. */
+void		 smtpd_link_add(uint32_t id, int fd);
+size_t		 smtpd_link_open_count(void);
+
+/* sched.c: delivery scheduling to deliver-local. */
+void		 sched_init(void);
+void		 sched_local_link(uint32_t id, int fd);
+/* Takes over env's content (env is left empty). */
+void		 sched_add(struct envelope *env);
+void		 sched_kick(void);
+size_t		 sched_count(void);
+size_t		 sched_inflight(void);
+int64_t		 sched_now(void);
+unsigned	 sched_retry_min(void);
+unsigned	 sched_retry_max(void);
+unsigned	 sched_lifetime(void);
+unsigned	 sched_delay_warning(void);
+
+/* bounce.c: delivery status notifications (RFC 3464). Queues one DSN
+ * for the recipients of env that need a report now and marks them
+ * reported. Returns the number of recipients reported, or -1. */
+int		 bounce_queue(struct envelope *env, int64_t now);
+/* 1 when some recipient of env needs a report at now */
+int		 bounce_needed(const struct envelope *env, int64_t now);
+
+/* qmgr.c */
+extern int	 qmgr_retiring;
+void		 qmgr_idle_check(void);
+
+#endif

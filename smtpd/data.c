@@ -1,0 +1,328 @@
+/*
+ * data.c: message bytes from the client into the queue file. DATA is
+ * scanned byte by byte: only <CRLF>.<CRLF> ends it, leading dots are
+ * unstuffed, and a bare CR or LF marks the message (SMTP smuggling,
+ * CVE-2023-51764): refused by default, or normalized when configured.
+ * BDAT chunks are taken as counted. Lines longer than RFC 5321's 1000
+ * octets are kept whole: they are legal in 8BITMIME practice and only
+ * the message size limit bounds them.
+ */
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <event2/buffer.h>
+#include <event2/bufferevent.h>
+
+#include "config.h"
+#include "daemon.h"
+#include "log.h"
+#include "session.h"
+
+enum {
+	ST_LS,		/* at the start of a line, after CRLF */
+	ST_LS_SOFT,	/* at the start of a line, after a bare LF */
+	ST_DOT,		/* "." at the start of a line */
+	ST_DOT_CR,	/* ".\r" at the start of a line */
+	ST_TEXT,	/* inside a line */
+	ST_CR,		/* "\r" inside a line */
+	ST_END,		/* <CRLF>.<CRLF> seen */
+};
+
+static void
+data_flush(struct session *s)
+{
+	struct data_state	*d = &s->data;
+	size_t			 off = 0;
+	ssize_t			 n;
+
+	while (off < d->len && !d->write_error) {
+		n = write(s->msgfd, d->buf + off, d->len - off);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0) {
+			log_warn("qid=%s write to the queue file", s->qid);
+			d->write_error = 1;
+			break;
+		}
+		off += (size_t)n;
+	}
+	d->len = 0;
+}
+
+static void
+data_emit(struct session *s, const void *p, size_t n)
+{
+	struct data_state	*d = &s->data;
+
+	d->size += n;
+	if (d->size > daemon_cfg->message_size_limit)
+		d->too_big = 1;
+	if (d->too_big || d->write_error ||
+	    (d->bad_newline && daemon_cfg->bare_lf == BARE_LF_REJECT))
+		return;		/* refused at the end: stop writing */
+	if (n > SESSION_DATA_BUF - d->len)
+		data_flush(s);
+	memcpy(d->buf + d->len, p, n);
+	d->len += n;
+}
+
+static void
+data_bare(struct session *s)
+{
+	s->data.bad_newline = 1;
+}
+
+/* Adds the Received: trace header (RFC 5321 §4.4). */
+static int
+data_received(struct session *s)
+{
+	char		 date[64], line[1024];
+	const char	*proto, *v6;
+	struct tm	 tm;
+	time_t		 now = time(NULL);
+	int		 n;
+
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
+	    &tm) == 0)
+		return -1;
+	if (s->mail.has & SMTP_P_SMTPUTF8)
+		proto = "UTF8SMTP";
+	else
+		proto = s->esmtp ? "ESMTP" : "SMTP";
+	v6 = strchr(s->addr, ':') != NULL ? "IPv6:" : "";
+	n = snprintf(line, sizeof(line),
+	    "Received: from %s (unknown [%s%s])\r\n"
+	    "\tby %s (Bulwark) with %s id %s%s%s%s;\r\n\t%s\r\n",
+	    s->helo[0] ? s->helo : "unknown", v6, s->addr,
+	    daemon_cfg->hostname, proto, s->qid,
+	    s->nrcpts == 1 ? "\r\n\tfor <" : "",
+	    s->nrcpts == 1 ? s->rcpts[0].addr : "",
+	    s->nrcpts == 1 ? ">" : "", date);
+	if (n < 0 || (size_t)n >= sizeof(line))
+		return -1;
+	memcpy(s->data.buf, line, (size_t)n);
+	s->data.len = (size_t)n;
+	return 0;
+}
+
+int
+data_begin(struct session *s)
+{
+	memset(&s->data, 0, sizeof(s->data));
+	if ((s->data.buf = malloc(SESSION_DATA_BUF)) == NULL)
+		return -1;
+	s->data.st = ST_LS;
+	return data_received(s);
+}
+
+/* One byte of DATA through the scanner. */
+static void
+data_byte(struct session *s, uint8_t c)
+{
+	struct data_state	*d = &s->data;
+	int			 normalize = daemon_cfg->bare_lf ==
+				    BARE_LF_NORMALIZE;
+
+	switch (d->st) {
+	case ST_LS:
+	case ST_LS_SOFT:
+		if (c == '.') {
+			/* after a bare LF a dot is only data */
+			if (d->st == ST_LS_SOFT) {
+				data_emit(s, ".", 1);
+				d->st = ST_TEXT;
+			} else
+				d->st = ST_DOT;
+			return;
+		}
+		d->st = ST_TEXT;
+		data_byte(s, c);
+		return;
+	case ST_DOT:
+		if (c == '\r') {
+			d->st = ST_DOT_CR;
+			return;
+		}
+		d->st = ST_TEXT;	/* the stuffed dot is dropped */
+		data_byte(s, c);
+		return;
+	case ST_DOT_CR:
+		if (c == '\n') {
+			d->st = ST_END;
+			return;
+		}
+		data_bare(s);		/* ".\r" then not LF */
+		data_emit(s, "\r", 1);
+		d->st = ST_TEXT;
+		data_byte(s, c);
+		return;
+	case ST_TEXT:
+		if (c == '\r')
+			d->st = ST_CR;
+		else if (c == '\n') {
+			data_bare(s);
+			if (normalize)
+				data_emit(s, "\r\n", 2);
+			d->st = ST_LS_SOFT;
+		} else
+			data_emit(s, &c, 1);
+		return;
+	case ST_CR:
+		if (c == '\n') {
+			data_emit(s, "\r\n", 2);
+			d->st = ST_LS;
+			return;
+		}
+		data_bare(s);
+		data_emit(s, "\r", 1);
+		d->st = ST_TEXT;
+		data_byte(s, c);
+		return;
+	}
+}
+
+/* Scans what is in the input; returns the bytes used (up to the end). */
+static size_t
+data_scan(struct session *s, const uint8_t *p, size_t n)
+{
+	size_t	i, run;
+
+	for (i = 0; i < n && s->data.st != ST_END; ) {
+		if (s->data.st == ST_TEXT) {
+			/* the common case: copy a run of plain text */
+			for (run = i; run < n && p[run] != '\r' &&
+			    p[run] != '\n'; run++)
+				;
+			if (run > i) {
+				data_emit(s, p + i, run - i);
+				i = run;
+				continue;
+			}
+		}
+		data_byte(s, p[i++]);
+	}
+	return i;
+}
+
+/* BDAT: counted octets; line endings are still checked, across chunks. */
+static void
+data_chunk(struct session *s, const uint8_t *p, size_t n)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++) {
+		if (p[i] == '\n' && !s->data.prev_cr)
+			data_bare(s);
+		if (s->data.prev_cr && p[i] != '\n')
+			data_bare(s);
+		s->data.prev_cr = p[i] == '\r';
+	}
+	data_emit(s, p, n);
+}
+
+static int
+data_consume_bdat(struct session *s, struct evbuffer *in)
+{
+	struct evbuffer_iovec	v;
+	size_t			n;
+
+	while (s->data.chunk_left > 0) {
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			return 0;
+		n = v.iov_len < s->data.chunk_left ? v.iov_len :
+		    (size_t)s->data.chunk_left;
+		data_chunk(s, v.iov_base, n);
+		evbuffer_drain(in, n);
+		s->data.chunk_left -= n;
+	}
+	if (!s->data.last_chunk) {
+		session_reply(s, "250 2.0.0 Ok: chunk received");
+		s->state = S_BDAT_WAIT;
+		return 1;
+	}
+	if (s->data.prev_cr)
+		data_bare(s);	/* a CR that ends the message is bare */
+	data_end(s);
+	return 1;
+}
+
+int
+data_consume(struct session *s)
+{
+	struct evbuffer		*in = bufferevent_get_input(s->bev);
+	struct evbuffer_iovec	 v;
+	size_t			 used;
+
+	if (s->state == S_BDAT)
+		return data_consume_bdat(s, in);
+	while (s->data.st != ST_END) {
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+			return 0;
+		used = data_scan(s, v.iov_base, v.iov_len);
+		evbuffer_drain(in, used);
+	}
+	data_end(s);
+	return 1;
+}
+
+static void
+data_refuse(struct session *s, int code, const char *enh, const char *text,
+    const char *why)
+{
+	log_info("client=%s qid=%s from=<%s> action=reject dsn=%s "
+	    "reason=\"%s\"", s->addr, s->qid, s->sender.canon, enh, why);
+	client_qmgr_abort(s);
+	session_reset(s);
+	session_set_timeout(s, daemon_cfg->command_timeout);
+	session_error(s, code, enh, text);
+}
+
+/* The client finished the message: refuse it or commit it. */
+void
+data_end(struct session *s)
+{
+	struct data_state	*d = &s->data;
+
+	if (!d->too_big && !d->write_error)
+		data_flush(s);
+	if (d->bad_newline && daemon_cfg->bare_lf == BARE_LF_REJECT)
+		data_refuse(s, 550, "5.5.2", "Error: bare <CR> or <LF> in "
+		    "message data", "bare CR or LF");
+	else if (d->too_big)
+		data_refuse(s, 552, "5.3.4", "Error: message too big",
+		    "message size exceeds limit");
+	else if (d->write_error)
+		data_refuse(s, 451, "4.3.0", "Error: queue file write error",
+		    "queue file write error");
+	else {
+		close(s->msgfd);	/* qmgr fsyncs through its own */
+		s->msgfd = -1;
+		if (client_qmgr_commit(s) == -1)
+			data_refuse(s, 451, "4.3.0", "Error: queue "
+			    "unavailable, try again later", "qmgr gone");
+	}
+}
+
+/* qmgr's answer to the commit: only now may the client hear 250. */
+void
+data_commit_answer(struct session *s, int ok, const char *text)
+{
+	if (!ok) {
+		data_refuse(s, 451, "4.3.0", "Error: queue file write error",
+		    text);
+		return;
+	}
+	log_info("client=%s qid=%s from=<%s> nrcpt=%zu size=%llu "
+	    "action=accept", s->addr, s->qid, s->sender.canon, s->nrcpts,
+	    (unsigned long long)s->data.size);
+	session_reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
+	s->messages++;
+	s->qid[0] = '\0';	/* committed: nothing to abort */
+	session_reset(s);
+	session_set_timeout(s, daemon_cfg->command_timeout);
+}
