@@ -162,6 +162,16 @@ ipc_sendmsg(int sock, const uint8_t *frame, size_t len, int fd)
 	return 0;
 }
 
+static int
+ipc_peer_hung_up(int sock)
+{
+	struct pollfd	pfd = { .fd = sock, .events = POLLIN | POLLRDHUP };
+
+	if (poll(&pfd, 1, 0) == -1)
+		return 1;
+	return (pfd.revents & (POLLHUP | POLLRDHUP)) != 0;
+}
+
 /* Receives one datagram and checks it. Returns 1 with a frame, 0 when no
  * datagram is waiting, -1 on EOF, error or a bad frame (*why says). */
 static int
@@ -205,7 +215,9 @@ ipc_recv_one(int sock, const struct ipc_rule *rules, uint8_t *buf,
 			memcpy(&fds[nfds++], CMSG_DATA(cmsg) + i * sizeof(int),
 			    sizeof(int));
 	}
-	if (n == 0 && nfds == 0) {
+	/* SEQPACKET reads 0 both at end of file and for an empty
+	 * datagram; only a hang-up is the end, an empty frame is bad */
+	if (n == 0 && nfds == 0 && ipc_peer_hung_up(sock)) {
 		*why = "eof";
 		return -1;
 	}

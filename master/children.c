@@ -354,6 +354,16 @@ child_dispatch(struct ipc_chan *ch, struct ipc_msg *m, void *arg)
 			break;
 	if (p == NULL)
 		return;
+	/* smtpd faces the Internet: if it is the one that was subverted,
+	 * its word must not let it take the queue or lookup down. Its peers
+	 * have already dropped the link; only reports about smtpd act. */
+	if (c->kind == PROC_SMTPD) {
+		log_warnx("%s[%d] reports that %s[%d] broke the protocol; "
+		    "not acted on (reports from smtpd are not trusted)",
+		    proc_kind_name(c->kind), (int)c->pid,
+		    proc_kind_name(p->kind), (int)p->pid);
+		return;
+	}
 	log_warnx("%s[%d] reports that %s[%d] broke the protocol; "
 	    "restarting it", proc_kind_name(c->kind), (int)c->pid,
 	    proc_kind_name(p->kind), (int)p->pid);
@@ -366,12 +376,16 @@ child_closed(struct ipc_chan *ch, const char *why, void *arg)
 	struct child	*c = arg;
 
 	/* A daemon that breaks the control protocol is not to be trusted
-	 * with anything more: end it; the reaper restarts it. */
-	if (strcmp(why, "eof") != 0 && c->pid > 0) {
+	 * with anything more, and one that closed its control socket is
+	 * out of reach: end it either way; the reaper restarts it. A
+	 * daemon that is exiting anyway is a zombie until reaped, so the
+	 * signal cannot hit another process. */
+	if (c->pid <= 0)
+		return;
+	if (strcmp(why, "eof") != 0)
 		log_warnx("%s[%d]: bad control frame (%s); killing it",
 		    proc_kind_name(c->kind), (int)c->pid, why);
-		kill(c->pid, SIGKILL);
-	}
+	kill(c->pid, SIGKILL);
 }
 
 static void

@@ -528,7 +528,7 @@ address_parse_domain(const char *s, size_t len, unsigned flags, char *out,
 	struct scan		sc = { (const unsigned char *)s, len, 0,
 				    flags & ADDRESS_F_UTF8, 0 };
 	char			buf[ADDRESS_DOMAIN_MAX + 1];
-	uint8_t			bin[16];
+	uint8_t			bin[16] = { 0 };
 	int			fam;
 	enum address_error	e;
 

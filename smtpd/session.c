@@ -397,7 +397,8 @@ session_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session	*s = arg;
 
-	if (s->state == S_CLOSING)
+	if (s->state == S_CLOSING &&
+	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
 		session_free(s);
 }
 

@@ -1,0 +1,139 @@
+#!/usr/bin/python3
+"""smtp_bench: drives messages through a running SMTP server and prints
+figures; it never passes or fails anything.
+
+  smtp_bench.py [--host 127.0.0.1] [--port 2525] [-n 2000]
+                [-c 1,8,32] [--sizes 1024,102400] [--rcpt user@domain]
+                [--pids PID,...] [--idle 1000]
+
+For each concurrency and body size it sends n messages (one per
+connection-reuse session: EHLO once, then MAIL/RCPT/DATA per message over
+PIPELINING) and prints accept throughput (messages/s to the 250 after the
+data), p50/p99 latency per message, and the peak RSS of the processes
+given with --pids (sampled). --idle N opens N idle sessions and prints the
+RSS they cost."""
+import argparse
+import asyncio
+import os
+import statistics
+import time
+
+
+def rss_kib(pids):
+    total = 0
+    for pid in pids:
+        try:
+            with open(f"/proc/{pid}/status") as f:
+                for line in f:
+                    if line.startswith("VmRSS:"):
+                        total += int(line.split()[1])
+        except OSError:
+            pass
+    return total
+
+
+async def read_reply(reader):
+    lines = []
+    while True:
+        line = await reader.readline()
+        if not line:
+            raise ConnectionError("closed")
+        lines.append(line)
+        if line[3:4] != b"-":
+            return int(line[:3]), lines
+
+
+async def client(args, body, count, lat, errors):
+    reader, writer = await asyncio.open_connection(args.host, args.port)
+    await read_reply(reader)
+    writer.write(b"EHLO bench.example\r\n")
+    await read_reply(reader)
+    for _ in range(count):
+        t0 = time.perf_counter()
+        writer.write(b"MAIL FROM:<bench@bench.example>\r\nRCPT TO:<%s>\r\nDATA\r\n"
+                     % args.rcpt.encode())
+        codes = [(await read_reply(reader))[0] for _ in range(3)]
+        if codes[2] != 354:
+            errors.append(codes)
+            writer.write(b"RSET\r\n")
+            await read_reply(reader)
+            continue
+        writer.write(body)
+        code, _ = await read_reply(reader)
+        if code != 250:
+            errors.append(code)
+        lat.append(time.perf_counter() - t0)
+    writer.write(b"QUIT\r\n")
+    await writer.drain()
+    writer.close()
+
+
+def make_body(size):
+    line = b"x" * 76 + b"\r\n"
+    head = b"Subject: bench\r\nFrom: bench@bench.example\r\n\r\n"
+    n = max(1, (size - len(head)) // len(line))
+    return head + line * n + b".\r\n"
+
+
+async def sample_rss(pids, peak, stop):
+    while not stop.is_set():
+        peak[0] = max(peak[0], rss_kib(pids))
+        await asyncio.sleep(0.05)
+
+
+async def run(args, conc, size, pids):
+    body = make_body(size)
+    lat, errors, peak = [], [], [0]
+    per = [args.n // conc + (1 if i < args.n % conc else 0) for i in range(conc)]
+    stop = asyncio.Event()
+    sampler = asyncio.create_task(sample_rss(pids, peak, stop))
+    t0 = time.perf_counter()
+    await asyncio.gather(*(client(args, body, k, lat, errors) for k in per if k))
+    elapsed = time.perf_counter() - t0
+    stop.set()
+    await sampler
+    lat.sort()
+    p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0
+    print(f"c={conc:<3} size={size:<7} msgs={len(lat):<5} "
+          f"accept={len(lat) / elapsed:8.1f} msg/s  p50={p(0.5):7.2f} ms  "
+          f"p99={p(0.99):7.2f} ms  errors={len(errors)}  peak_rss={peak[0] / 1024:.1f} MiB",
+          flush=True)
+
+
+async def idle(args, pids):
+    before = rss_kib(pids)
+    conns = []
+    for _ in range(args.idle):
+        r, w = await asyncio.open_connection(args.host, args.port)
+        await read_reply(r)
+        conns.append(w)
+    await asyncio.sleep(0.5)
+    after = rss_kib(pids)
+    print(f"idle sessions={len(conns)} rss before={before / 1024:.1f} MiB "
+          f"after={after / 1024:.1f} MiB", flush=True)
+    for w in conns:
+        w.close()
+
+
+def main():
+    ap = argparse.ArgumentParser(description=__doc__,
+                                 formatter_class=argparse.RawDescriptionHelpFormatter)
+    ap.add_argument("--host", default="127.0.0.1")
+    ap.add_argument("--port", type=int, default=2525)
+    ap.add_argument("-n", type=int, default=2000)
+    ap.add_argument("-c", default="1,8,32")
+    ap.add_argument("--sizes", default="1024,102400")
+    ap.add_argument("--rcpt", default="bench@localhost")
+    ap.add_argument("--pids", default="")
+    ap.add_argument("--idle", type=int, default=0)
+    args = ap.parse_args()
+    pids = [int(p) for p in args.pids.split(",") if p]
+    for size in [int(s) for s in args.sizes.split(",")]:
+        for conc in [int(c) for c in args.c.split(",")]:
+            asyncio.run(run(args, conc, size, pids))
+    if args.idle:
+        asyncio.run(idle(args, pids))
+
+
+if __name__ == "__main__":
+    main()

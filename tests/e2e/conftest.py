@@ -1,0 +1,88 @@
+"""pytest fixtures for Bulwark's end-to-end tests (see README.md)."""
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import bulwark_harness as bh  # noqa: E402
+
+
+def pytest_collection_modifyitems(config, items):
+    reason = bh.skip_reason()
+    if reason is None:
+        return
+    mark = pytest.mark.skip(reason=reason)
+    here = Path(__file__).resolve().parent
+    for item in items:
+        if Path(str(item.fspath)).resolve().parent == here:
+            item.add_marker(mark)
+
+
+@pytest.hookimpl(hookwrapper=True)
+def pytest_runtest_makereport(item, call):
+    # lets fixtures know whether their test failed
+    outcome = yield
+    rep = outcome.get_result()
+    setattr(item, "rep_" + rep.when, rep)
+
+
+def _finish(b, request):
+    """Stops b and checks that it stopped cleanly and completely."""
+    try:
+        rc = b.stop()
+        left = b.wait_no_leftovers()
+    finally:
+        failed = getattr(getattr(request.node, "rep_call", None),
+                         "failed", False)
+        if failed or os.environ.get("BULWARK_E2E_VERBOSE"):
+            print(f"--- {b.logpath} (last lines) ---")
+            print(b.log_tail(200))
+        b.kill_everything()
+        if os.environ.get("BULWARK_E2E_KEEP"):
+            print(f"kept {b.dir}")
+        else:
+            b.cleanup()
+    assert rc == 0, f"master exited with status {rc} after SIGTERM"
+    assert not left, f"processes left behind after the master: {left}"
+
+
+@pytest.fixture
+def bulwark(request):
+    """A running master (2 smtpd workers, a free port on 127.0.0.1) in its
+    own temporary directory; stopped and checked on teardown."""
+    b = bh.Bulwark()
+    try:
+        b.start()
+    except BaseException:
+        print(b.log_tail(200))
+        b.kill_everything()
+        b.cleanup()
+        raise
+    yield b
+    _finish(b, request)
+
+
+@pytest.fixture(scope="module")
+def bulwark_shared(request):
+    """One master shared by a module's read-only tests (tests that only
+    look at it: nothing is killed, reloaded or reconfigured)."""
+    b = bh.Bulwark()
+    try:
+        b.start()
+    except BaseException:
+        print(b.log_tail(200))
+        b.kill_everything()
+        b.cleanup()
+        raise
+    yield b
+    _finish(b, request)
+
+
+@pytest.fixture
+def workdir(tmp_path):
+    """A scratch directory for configuration files of `bulwark -n`."""
+    return tmp_path
