@@ -1,39 +1,307 @@
 /*
  * local.c: bulwark-local, the local delivery agent. It keeps root only to
  * fork one child per delivery that becomes the recipient before it opens
- * anything of the recipient's.
+ * anything of the recipient's. This file is its conversation with qmgr:
+ * take DL_DELIVER, resolve, deliver, log one line, answer DL_RESULT.
  */
+#include <sys/stat.h>
+
+#include <fcntl.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
+
+#include <event2/event.h>
 
 #include "daemon.h"
 #include "link.h"
+#include "local.h"
 #include "log.h"
+#include "mailbox.h"
+#include "wire.h"
 
-static const struct ipc_rule local_rules[] = {
+#define DL_DELIVER_MIN	(4 + 4 * 4)
+#define DL_DELIVER_MAX	(DL_DELIVER_MIN + QM_QID_MAX + 3 * QM_ADDR_MAX)
+#define LK_REPLY_MIN	(4 * 4 + 2 * 4)
+#define LK_REPLY_MAX	(LK_REPLY_MIN + LOCAL_NAME_MAX + PATH_MAX)
+
+static const struct ipc_rule local_qmgr_rules[] = {
+	{ DL_DELIVER, DL_DELIVER_MIN, DL_DELIVER_MAX, IPC_FD_REQUIRED },
 	{ 0, 0, 0, 0 },
 };
+
+static const struct ipc_rule local_lookup_rules[] = {
+	{ LK_USER_REPLY, LK_REPLY_MIN, LK_REPLY_MAX, IPC_FD_NONE },
+	{ 0, 0, 0, 0 },
+};
+
+static TAILQ_HEAD(, delivery)	deliveries = TAILQ_HEAD_INITIALIZER(deliveries);
+static unsigned			ndeliveries;
+static int			retiring;
+
+static void
+local_log(const struct delivery *d, const struct local_result *res)
+{
+	static const char *const	words[] = { "sent", "deferred",
+					    "bounced" };
+
+	log_info("qid=%s to=<%s> status=%s dsn=%s mailbox=%s%s%s%s", d->qid,
+	    d->rcpt, res->status <= DL_PERMFAIL ? words[res->status] : "?",
+	    res->dsn, res->mailbox[0] != '\0' ? res->mailbox : "-",
+	    res->status == DL_OK ? "" : " (", res->status == DL_OK ? "" :
+	    res->text, res->status == DL_OK ? "" : ")");
+}
+
+/* The answer goes back on the link the request came on: a restarted
+ * qmgr has new ids and retries what the old one had asked. */
+static void
+local_answer(const struct delivery *d, const struct local_result *res)
+{
+	static struct wire_w	 w;
+	struct link		*l;
+
+	l = link_by_id(d->qmgr);
+	if (l == NULL || l->kind != PROC_QMGR || !ipc_chan_is_open(l->chan)) {
+		log_info("qid=%s to=<%s>: qmgr#%u went away; result not sent",
+		    d->qid, d->rcpt, d->qmgr);
+		return;
+	}
+	wire_w_init(&w);
+	wire_w_u32(&w, d->id);
+	wire_w_u32(&w, res->status);
+	wire_w_str(&w, res->dsn);
+	wire_w_str(&w, res->text);
+	if (w.err || ipc_send(l->chan, DL_RESULT, w.buf, w.len, -1) == -1)
+		log_warnx("qid=%s to=<%s>: cannot answer %s", d->qid, d->rcpt,
+		    l->name);
+}
+
+static void
+local_free(struct delivery *d)
+{
+	TAILQ_REMOVE(&deliveries, d, entry);
+	ndeliveries--;
+	if (d->msgfd != -1)
+		close(d->msgfd);
+	if (d->timer != NULL)
+		event_free(d->timer);
+	free(d);
+	if (retiring && ndeliveries == 0) {
+		log_info("retired: every delivery answered");
+		exit(0);
+	}
+}
+
+void
+local_done(struct delivery *d, const struct local_result *res)
+{
+	local_log(d, res);
+	local_answer(d, res);
+	local_free(d);
+}
+
+void
+local_resolved(struct delivery *d)
+{
+	struct local_result	res;
+
+	if (d->dest.user.uid == 0) {
+		memset(&res, 0, sizeof(res));
+		res.status = DL_PERMFAIL;
+		strlcpy(res.dsn, "5.7.1", sizeof(res.dsn));
+		strlcpy(res.text, "will not deliver as root", sizeof(res.text));
+		local_done(d, &res);
+		return;
+	}
+	deliver_start(d);
+}
+
+/* No control characters: they would forge header or log lines. */
+static int
+local_addr_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < ' ' || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+static int
+local_qid_ok(const char *s)
+{
+	if (*s == '\0')
+		return 0;
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s <= ' ' || (unsigned char)*s >= 0x7f ||
+		    *s == '/')
+			return 0;
+	return 1;
+}
+
+/* Reasons to answer at once without starting; 0 if there are none. */
+static int
+local_refuse(struct delivery *d, struct local_result *res)
+{
+	struct stat	st;
+	int		fl;
+
+	memset(res, 0, sizeof(*res));
+	res->status = DL_TEMPFAIL;
+	strlcpy(res->dsn, "4.3.2", sizeof(res->dsn));
+	if (retiring)
+		strlcpy(res->text, "shutting down", sizeof(res->text));
+	else if (ndeliveries >= LOCAL_MAX_PENDING)
+		strlcpy(res->text, "too many deliveries", sizeof(res->text));
+	else if (fstat(d->msgfd, &st) == -1 || !S_ISREG(st.st_mode))
+		mailbox_result(res, DL_TEMPFAIL, "4.3.0", "message is not a "
+		    "regular file");
+	else if ((fl = fcntl(d->msgfd, F_GETFL)) == -1 ||
+	    (fl & O_ACCMODE) != O_RDONLY)	/* the child runs as the user */
+		mailbox_result(res, DL_TEMPFAIL, "4.3.0", "message descriptor "
+		    "is not read-only");
+	else if (d->rcpt[0] == '\0' || !local_addr_ok(d->rcpt) ||
+	    hdr_delivered_to(d->rcpt, d->dtrcpt, sizeof(d->dtrcpt)) == -1)
+		mailbox_result(res, DL_PERMFAIL, "5.1.3", "bad recipient "
+		    "address");
+	else if (!local_addr_ok(d->sender))
+		mailbox_result(res, DL_PERMFAIL, "5.1.7", "bad sender address");
+	else
+		return 0;
+	return -1;
+}
+
+/* Fills req from the frame; -1 if the frame is malformed. */
+static int
+local_parse(struct ipc_msg *m, struct delivery *req)
+{
+	struct wire_r	r;
+
+	memset(req, 0, sizeof(*req));
+	req->msgfd = m->fd;
+	req->pipefd = -1;
+	req->pid = -1;
+	wire_r_init(&r, m);
+	req->id = wire_r_u32(&r);
+	wire_r_str(&r, req->qid, sizeof(req->qid));
+	wire_r_str(&r, req->sender, sizeof(req->sender));
+	wire_r_str(&r, req->rcpt, sizeof(req->rcpt));
+	wire_r_str(&r, req->orcpt, sizeof(req->orcpt));
+	return wire_r_end(&r) == -1 || !local_qid_ok(req->qid) ? -1 : 0;
+}
+
+static void
+local_deliver(struct link *l, struct ipc_msg *m)
+{
+	static struct delivery	 req;
+	struct delivery		*d;
+	struct local_result	 res;
+
+	if (local_parse(m, &req) == -1) {
+		close(m->fd);
+		link_drop(l, "malformed delivery request");
+		return;
+	}
+	req.qmgr = l->id;
+	if (local_refuse(&req, &res) == -1) {
+		local_log(&req, &res);
+		local_answer(&req, &res);
+		close(req.msgfd);
+		return;
+	}
+	if ((d = malloc(sizeof(*d))) == NULL) {
+		log_warn("qid=%s to=<%s>: deferred", req.qid, req.rcpt);
+		mailbox_result(&res, DL_TEMPFAIL, "4.3.0", "out of memory");
+		local_answer(&req, &res);
+		close(req.msgfd);
+		return;
+	}
+	memcpy(d, &req, sizeof(*d));
+	TAILQ_INSERT_TAIL(&deliveries, d, entry);
+	ndeliveries++;
+	resolve_start(d);
+}
 
 static void
 local_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
+	struct link	*l = arg;
+
+	switch (m->type) {
+	case DL_DELIVER:
+		local_deliver(l, m);
+		break;
+	case LK_USER_REPLY:
+		resolve_reply(l, m);
+		break;
+	}
+}
+
+/* What that qmgr asked and no child writes yet is forgotten: its
+ * successor asks again. Running children finish; their answers stay
+ * unsent. */
+static void
+local_qmgr_gone(struct link *l)
+{
+	struct delivery	*d, *next;
+
+	for (d = TAILQ_FIRST(&deliveries); d != NULL; d = next) {
+		next = TAILQ_NEXT(d, entry);
+		if (d->qmgr != l->id || d->state == DS_RUNNING ||
+		    d->state == DS_NEW)
+			continue;
+		if (d->state == DS_RESOLVING)
+			resolve_cancel(d);
+		else
+			deliver_cancel(d);
+		log_info("qid=%s to=<%s>: dropped, %s went away", d->qid,
+		    d->rcpt, l->name);
+		local_free(d);
+	}
+}
+
+static void
+local_lookup_gone(struct link *l)
+{
+	resolve_link_gone(l->id);
 }
 
 static void
 local_link(enum proc_kind peer, uint32_t id, int fd)
 {
-	if (peer != PROC_QMGR && peer != PROC_LOOKUP) {
+	if (peer == PROC_QMGR)
+		link_add(peer, id, fd, local_qmgr_rules, local_dispatch,
+		    local_qmgr_gone);
+	else if (peer == PROC_LOOKUP)
+		link_add(peer, id, fd, local_lookup_rules, local_dispatch,
+		    local_lookup_gone);
+	else {
 		log_warnx("unexpected link from %s", proc_kind_name(peer));
 		close(fd);
-		return;
 	}
-	link_add(peer, id, fd, local_rules, local_dispatch, NULL);
+}
+
+static void
+local_start(void)
+{
+	if (deliver_init() == -1)
+		fatalx("cannot start");
+}
+
+static void
+local_retire(void)
+{
+	retiring = 1;
+	log_info("retiring: %u deliveries to finish", ndeliveries);
+	if (ndeliveries == 0)
+		exit(0);
 }
 
 static const struct daemon_ops local_ops = {
 	.kind = PROC_LOCAL,
 	.user = NULL,
+	.start = local_start,
 	.link = local_link,
+	.retire = local_retire,
 };
 
 int

@@ -331,12 +331,12 @@ envelope_format(const struct envelope *env, size_t *len)
 	    env->nrcpt);
 	for (i = 0; i < env->nrcpt; i++)
 		eb_rcpt(&b, &env->rcpt[i]);
-	eb_add(&b, "end\n", 4);
+	eb_add(&b, "end\n", 5);	/* and a NUL, not counted */
 	if (b.err) {
 		free(b.p);
 		return NULL;
 	}
-	*len = b.len;
+	*len = b.len - 1;
 	return b.p;
 }
 
@@ -405,16 +405,17 @@ parse_field(struct eparser *p, const char *tok, size_t max, char **out)
 static int
 parse_num(struct eparser *p, const char *s, uint64_t max, uint64_t *out)
 {
-	uint64_t	v = 0;
+	uint64_t	v = 0, d;
 	size_t		n = strlen(s);
 
 	if (n == 0 || n > 20 || strspn(s, "0123456789") != n ||
 	    (n > 1 && s[0] == '0'))
 		return perr(p, "bad number \"%.32s\"", s);
 	for (; *s != '\0'; s++) {
-		if (v > (max - (uint64_t)(*s - '0')) / 10)
+		d = (uint64_t)(*s - '0');
+		if (d > max || v > max / 10 || v * 10 > max - d)
 			return perr(p, "number out of range");
-		v = v * 10 + (uint64_t)(*s - '0');
+		v = v * 10 + d;
 	}
 	*out = v;
 	return 0;
@@ -589,13 +590,34 @@ parse_dsn(struct eparser *p, const char *tok, struct envelope_rcpt *r)
 	return rc;
 }
 
+/* The numbers and flags of a recipient line: tok[3..7]. */
+static int
+parse_rcpt_state(struct eparser *p, char **tok, struct envelope_rcpt *r)
+{
+	uint64_t	n;
+	uint32_t	st = 0;
+
+	if (parse_bits(p, tok[3], notify_names, &r->notify) == -1 ||
+	    parse_name(p, tok[4], state_names, 4, &st) == -1)
+		return -1;
+	if ((r->notify & QM_NOTIFY_NEVER) && r->notify != QM_NOTIFY_NEVER)
+		return perr(p, "NOTIFY=NEVER with other values");
+	r->state = (enum rcpt_state)st;
+	if (parse_num(p, tok[5], ENVELOPE_ATTEMPTS_MAX, &n) == -1)
+		return -1;
+	r->attempts = (uint32_t)n;
+	if (parse_num(p, tok[6], ENVELOPE_TIME_MAX, &n) == -1)
+		return -1;
+	r->next_try = (int64_t)n;
+	return parse_bits(p, tok[7], reported_names, &r->reported);
+}
+
 /* rcpt addr orcpt notify state attempts next-try reported dsn text */
 static int
 parse_rcpt(struct eparser *p, char **tok, int ntok)
 {
 	struct envelope		*env = p->env;
 	struct envelope_rcpt	*r;
-	uint64_t		 n;
 
 	if (ntok != 10)
 		return perr(p, "recipient line needs 9 fields");
@@ -606,19 +628,118 @@ parse_rcpt(struct eparser *p, char **tok, int ntok)
 	r = &env->rcpt[env->nrcpt++];	/* zeroed: freed on failure */
 	if (parse_field(p, tok[1], ENVELOPE_FIELD_MAX, &r->addr) == -1 ||
 	    parse_field(p, tok[2], ENVELOPE_FIELD_MAX, &r->orcpt) == -1 ||
-	    parse_bits(p, tok[3], notify_names, &r->notify) == -1 ||
-	    parse_name(p, tok[4], state_names, 4, &n32(r)) == -1)
+	    parse_rcpt_state(p, tok, r) == -1 ||
+	    parse_dsn(p, tok[8], r) == -1 ||
+	    parse_field(p, tok[9], ENVELOPE_FIELD_MAX, &r->text) == -1)
 		return -1;
 	if (r->addr[0] == '\0')
 		return perr(p, "empty recipient address");
-	if (parse_num(p, tok[5], ENVELOPE_ATTEMPTS_MAX, &n) == -1)
+	return 0;
+}
+
+static int
+parse_version(struct eparser *p, char **tok, int ntok)
+{
+	uint64_t	v;
+
+	if (ntok != 2 || strcmp(tok[0], "version") != 0)
+		return perr(p, "not an envelope: no version line");
+	if (parse_num(p, tok[1], UINT32_MAX, &v) == -1)
 		return -1;
-	r->attempts = (uint32_t)n;
-	if (parse_num(p, tok[6], ENVELOPE_TIME_MAX, &n) == -1)
+	if (v != ENVELOPE_VERSION)
+		return perr(p, "unsupported envelope version %llu",
+		    (unsigned long long)v);
+	return 0;
+}
+
+static int
+parse_end(struct eparser *p, int ntok)
+{
+	int	k;
+
+	if (ntok != 1)
+		return perr(p, "bad end line");
+	for (k = 0; k < K_NKEYS; k++)
+		if (!(p->seen & (1U << k)))
+			return perr(p, "missing \"%s\"", header_keys[k]);
+	if (p->env->nrcpt != p->nrcpt)
+		return perr(p, "%zu recipients, %zu announced",
+		    p->env->nrcpt, p->nrcpt);
+	p->ended = 1;
+	return 0;
+}
+
+static int
+parse_line(struct eparser *p, char *line)
+{
+	char	*tok[ENV_MAX_TOKENS];
+	int	 ntok, k;
+
+	if ((ntok = tokenize(p, line, tok, ENV_MAX_TOKENS)) == -1)
 		return -1;
-	r->next_try = (int64_t)n;
-	if (parse_bits(p, tok[7], reported_names, &r->reported) == -1 ||
-	    parse_dsn(p, tok[8], r) == -1)
-		return -1;
-	return parse_field(p, tok[9], ENVELOPE_FIELD_MAX, &r->text);
+	if (p->lineno == 1)
+		return parse_version(p, tok, ntok);
+	if (strcmp(tok[0], "rcpt") == 0)
+		return parse_rcpt(p, tok, ntok);
+	if (strcmp(tok[0], "end") == 0)
+		return parse_end(p, ntok);
+	for (k = 0; k < K_NKEYS; k++)
+		if (strcmp(tok[0], header_keys[k]) == 0)
+			break;
+	if (k == K_NKEYS)
+		return perr(p, "unknown key \"%.32s\"", tok[0]);
+	if (ntok != 2)
+		return perr(p, "\"%s\" needs one value", header_keys[k]);
+	if (p->seen & (1U << k))
+		return perr(p, "duplicate \"%s\"", header_keys[k]);
+	if (p->env->nrcpt > 0)
+		return perr(p, "\"%s\" after the recipients", header_keys[k]);
+	p->seen |= 1U << k;
+	return parse_header(p, (enum header_key)k, tok[1]);
+}
+
+int
+envelope_parse(struct envelope *env, const char *text, size_t len,
+    char *err, size_t errlen)
+{
+	struct eparser	 p = { env, err, errlen, 0, 0, 0, 0 };
+	char		 line[ENVELOPE_LINE_MAX];
+	const char	*s = text, *end = text + len, *nl;
+	size_t		 n;
+
+	envelope_init(env);
+	while (s < end && !p.ended) {
+		p.lineno++;
+		n = (size_t)(end - s) < sizeof(line) ?
+		    (size_t)(end - s) : sizeof(line);
+		if ((nl = memchr(s, '\n', n)) == NULL) {
+			if (n == sizeof(line))
+				perr(&p, "line too long");
+			else
+				perr(&p, "truncated: no newline");
+			goto fail;
+		}
+		memcpy(line, s, (size_t)(nl - s));
+		line[nl - s] = '\0';
+		if (memchr(line, '\0', (size_t)(nl - s)) != NULL) {
+			perr(&p, "NUL byte in line");
+			goto fail;
+		}
+		if (parse_line(&p, line) == -1)
+			goto fail;
+		s = nl + 1;
+	}
+	if (!p.ended) {
+		p.lineno = 0;
+		perr(&p, len == 0 ? "empty file" : "truncated: no end line");
+		goto fail;
+	}
+	if (s != end) {
+		perr(&p, "data after the end line");
+		goto fail;
+	}
+	return 0;
+fail:
+	envelope_free(env);
+	return -1;
 }

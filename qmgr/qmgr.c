@@ -1,7 +1,8 @@
 /*
  * qmgr.c: bulwark-qmgr, owner of the queue. Chrooted into the spool's
  * queue directory as _bulwarkq; it alone creates, commits and removes
- * queue files, and hands deliveries to the agents.
+ * queue files, and hands deliveries to the agents. This file is the
+ * process: start-up, recovery, its links, and retirement.
  */
 #include <sys/file.h>
 
@@ -17,6 +18,7 @@
 #include "link.h"
 #include "log.h"
 #include "privsep.h"
+#include "qmgr.h"
 
 #define QMGR_LOCK_WAIT_SEC	10
 
@@ -55,13 +57,17 @@ qmgr_setup(struct config *cfg)
 	qmgr_lock();
 }
 
-static const struct ipc_rule qmgr_rules[] = {
+/* lookup has nothing to tell qmgr yet: any frame breaks the protocol */
+static const struct ipc_rule lookup_rules[] = {
 	{ 0, 0, 0, 0 },
 };
 
+int	qmgr_retiring;
+
 static void
-qmgr_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
+qmgr_lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
+	close(m->fd);
 }
 
 static void
@@ -69,9 +75,15 @@ qmgr_link(enum proc_kind peer, uint32_t id, int fd)
 {
 	switch (peer) {
 	case PROC_SMTPD:
+		smtpd_link_add(id, fd);
+		break;
 	case PROC_LOCAL:
+		sched_local_link(id, fd);
+		break;
 	case PROC_LOOKUP:
-		link_add(peer, id, fd, qmgr_rules, qmgr_dispatch, NULL);
+		/* link_add logs its own failure */
+		(void)link_add(peer, id, fd, lookup_rules,
+		    qmgr_lookup_dispatch, NULL);
 		break;
 	default:
 		log_warnx("unexpected link from %s", proc_kind_name(peer));
@@ -79,12 +91,56 @@ qmgr_link(enum proc_kind peer, uint32_t id, int fd)
 	}
 }
 
+/* In the chroot, as _bulwarkq: make the tree, then recover the queue. */
+static void
+qmgr_start(void)
+{
+	long	n;
+
+	if (queue_init() == -1)
+		fatalx("queue: cannot set up the queue directory");
+	sched_init();
+	if ((n = queue_recover(sched_add)) == -1)
+		fatalx("queue: cannot scan the queue directory");
+	log_info("queue: %ld messages recovered, retry %u-%us, lifetime %us",
+	    n, sched_retry_min(), sched_retry_max(), sched_lifetime());
+}
+
+static void
+qmgr_reconfigure(struct config *cfg, struct config *old)
+{
+	sched_kick();
+}
+
+/* Nothing is lost by exiting at any time; waiting for the work in
+ * flight only spares deliveries and sessions a retry. */
+void
+qmgr_idle_check(void)
+{
+	if (!qmgr_retiring || sched_inflight() > 0 ||
+	    smtpd_link_open_count() > 0)
+		return;
+	log_info("retired: idle");
+	exit(0);
+}
+
+static void
+qmgr_retire(void)
+{
+	log_info("retiring: no new messages or deliveries");
+	qmgr_retiring = 1;
+	qmgr_idle_check();
+}
+
 static const struct daemon_ops qmgr_ops = {
 	.kind = PROC_QMGR,
 	.user = BULWARK_USER_QMGR,
 	.chroot_dir = qmgr_chroot,
 	.setup = qmgr_setup,
+	.start = qmgr_start,
 	.link = qmgr_link,
+	.reconfigure = qmgr_reconfigure,
+	.retire = qmgr_retire,
 };
 
 int

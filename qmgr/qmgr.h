@@ -82,7 +82,8 @@ void		 envelope_free(struct envelope *);
 int		 envelope_set(char **field, const char *value);
 int		 envelope_rcpt_add(struct envelope *, const char *addr,
 		    const char *orcpt, uint32_t notify);
-/* A malloc'd text of the envelope and its length, or NULL. */
+/* A malloc'd, NUL-terminated text of the envelope and its length
+ * (without the NUL), or NULL. */
 char		*envelope_format(const struct envelope *, size_t *len);
 /* Parses text into env (initialised here; freed on failure). */
 int		 envelope_parse(struct envelope *env, const char *text,
@@ -132,7 +133,7 @@ unsigned	 sched_delay_warning(void);
 
 /* bounce.c: delivery status notifications (RFC 3464). Queues one DSN
  * for the recipients of env that need a report now and marks them
- * reported. Returns the number of recipients reported, or -1. */
+ * reported. Returns 1 if one was queued, 0 if none was needed, or -1. */
 int		 bounce_queue(struct envelope *env, int64_t now);
 /* 1 when some recipient of env needs a report at now */
 int		 bounce_needed(const struct envelope *env, int64_t now);

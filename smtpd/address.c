@@ -10,7 +10,6 @@
 
 #include <stdio.h>
 #include <string.h>
-#include <strings.h>
 
 #include "address.h"
 
@@ -18,7 +17,7 @@ struct scan {
 	const unsigned char	*p;
 	size_t			 len;
 	size_t			 pos;
-	unsigned		 flags;		/* ADDRESS_F_* from the caller */
+	unsigned		 flags;		/* ADDRESS_F_* from caller */
 	unsigned		 found;		/* ADDRESS_UTF8 once seen */
 };
 
@@ -47,6 +46,20 @@ static char
 address_lower(int c)
 {
 	return (char)(c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c);
+}
+
+/* ASCII only, so that the locale cannot change what a keyword is. */
+static int
+address_ieq(const unsigned char *s, size_t n, const char *lit)
+{
+	size_t	i;
+
+	if (strlen(lit) != n)
+		return 0;
+	for (i = 0; i < n; i++)
+		if (address_lower(s[i]) != address_lower((unsigned char)lit[i]))
+			return 0;
+	return 1;
 }
 
 /* RFC 5322 atext; RFC 6531 adds UTF8-non-ascii, handled by the caller. */
@@ -234,8 +247,7 @@ address_scan_literal(struct scan *sc, char *out, int *family,
 	if ((colon = memchr(content, ':', clen)) == NULL)
 		return address_literal_ip(content, clen, AF_INET, out,
 		    family, addr);
-	if (colon - content == 4 && strncasecmp((const char *)content,
-	    "IPv6", 4) == 0)
+	if (address_ieq(content, colon - content, "IPv6"))
 		return address_literal_ip(colon + 1, clen - 5, AF_INET6, out,
 		    family, addr);
 	if (address_is_ldh_str(content, colon - content) &&
@@ -436,7 +448,8 @@ address_scan_route(struct scan *sc)
 static int
 address_is_bare_postmaster(const char *s, size_t len)
 {
-	return len >= 12 && strncasecmp(s, "<postmaster>", 12) == 0;
+	return len >= 12 &&
+	    address_ieq((const unsigned char *)s, 12, "<postmaster>");
 }
 
 static enum address_error
@@ -493,7 +506,8 @@ enum address_error
 address_parse_path(const char *s, size_t len, unsigned flags,
     struct address *out, size_t *consumed)
 {
-	struct scan		sc = { (const unsigned char *)s, len, 0, flags, 0 };
+	struct scan		sc = { (const unsigned char *)s, len, 0,
+				    flags, 0 };
 	enum address_error	e;
 
 	memset(out, 0, sizeof(*out));

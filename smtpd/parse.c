@@ -68,19 +68,22 @@ smtp_parse_fail(struct smtp_cmd *cmd, const struct smtp_reply *r)
 
 /* ASCII only: the locale must not change what a keyword is. */
 static int
+smtp_parse_lower(int c)
+{
+	return c >= 'A' && c <= 'Z' ? c - 'A' + 'a' : c;
+}
+
+static int
 smtp_parse_ieq(const unsigned char *s, size_t n, const char *lit)
 {
 	size_t	i;
-	int	a, b;
 
 	if (strlen(lit) != n)
 		return 0;
-	for (i = 0; i < n; i++) {
-		a = s[i] >= 'A' && s[i] <= 'Z' ? s[i] - 'A' + 'a' : s[i];
-		b = lit[i] >= 'A' && lit[i] <= 'Z' ? lit[i] - 'A' + 'a' : lit[i];
-		if (a != b)
+	for (i = 0; i < n; i++)
+		if (smtp_parse_lower(s[i]) !=
+		    smtp_parse_lower((unsigned char)lit[i]))
 			return 0;
-	}
 	return 1;
 }
 
@@ -163,7 +166,8 @@ smtp_xtext_decode(const char *in, size_t len, char *out, size_t outlen)
 	for (i = 0; i < len; i++) {
 		c = s[i];
 		if (c == '+') {
-			if (len - i < 3 || (hi = smtp_parse_hex(s[i + 1])) < 0 ||
+			if (len - i < 3 ||
+			    (hi = smtp_parse_hex(s[i + 1])) < 0 ||
 			    (lo = smtp_parse_hex(s[i + 2])) < 0)
 				return -1;
 			c = hi << 4 | lo;
@@ -404,8 +408,7 @@ smtp_param_orcpt(const unsigned char *v, size_t vlen, int has_value,
 		if (!smtp_parse_is_letdig(v[i]) &&
 		    strchr("!#$%&'*+-/=?^_`{|}~", v[i]) == NULL)
 			return &R_ORCPT;
-		r->orcpt_type_name[i] = (char)(v[i] >= 'A' && v[i] <= 'Z' ?
-		    v[i] - 'A' + 'a' : v[i]);
+		r->orcpt_type_name[i] = (char)smtp_parse_lower(v[i]);
 	}
 	r->orcpt_type_name[tlen] = '\0';
 	if (smtp_parse_ieq(v, tlen, "utf-8")) {
@@ -494,7 +497,8 @@ smtp_parse_params(struct cursor *c, const struct smtp_param_def *defs,
 			c->pos++;
 		if (c->pos == kstart)
 			return smtp_parse_fail(cmd, &R_PARAM_SYNTAX);
-		def = smtp_parse_param_def(defs, c->p + kstart, c->pos - kstart);
+		def = smtp_parse_param_def(defs, c->p + kstart,
+		    c->pos - kstart);
 		has_value = c->pos < c->len && c->p[c->pos] == '=';
 		vstart = c->pos + has_value;
 		c->pos = vstart;
@@ -578,26 +582,21 @@ smtp_parse_rcpt(struct cursor *c, unsigned flags, struct smtp_cmd *cmd)
 	    flags, cmd);
 }
 
-/* The argument after the verb: " arg" to the end, or nothing. Returns 0
- * when something other than a space follows the verb. */
-static int
-smtp_parse_arg(struct cursor *c, const unsigned char **arg, size_t *n)
+/* The argument after the verb, which ended at a space or at the end of
+ * the line: NULL when there is none, possibly empty ("DATA "). */
+static void
+smtp_parse_arg(const struct cursor *c, const unsigned char **arg, size_t *n)
 {
-	*arg = NULL;
-	*n = 0;
-	if (c->pos == c->len)
-		return 1;
-	if (c->p[c->pos] != ' ')
-		return 0;
-	*arg = c->p + c->pos + 1;
-	*n = c->len - c->pos - 1;
-	return 1;
+	*arg = c->pos < c->len ? c->p + c->pos + 1 : NULL;
+	*n = c->pos < c->len ? c->len - c->pos - 1 : 0;
 }
 
 /*
  * HELO/EHLO: a Domain or an address-literal, validated (RFC 5321
- * §4.1.1.1). Clients that send a bare IP address, an underscore or a
- * trailing dot are refused, as they would be by OpenSMTPD.
+ * §4.1.1.1), ASCII only since SMTPUTF8 is not negotiated yet. A bare IP
+ * address passes (it is a valid Domain, syntactically); an underscore,
+ * a trailing dot or words after the name are refused: the name goes into
+ * Received: headers and logs, so it must be exactly a name.
  */
 static int
 smtp_parse_helo(struct cursor *c, unsigned flags, struct smtp_cmd *cmd)
@@ -607,7 +606,8 @@ smtp_parse_helo(struct cursor *c, unsigned flags, struct smtp_cmd *cmd)
 	const unsigned char	*a;
 	size_t			 n;
 
-	if (!smtp_parse_arg(c, &a, &n) || n == 0)
+	smtp_parse_arg(c, &a, &n);
+	if (n == 0)
 		return smtp_parse_fail(cmd, syntax);
 	if (address_parse_domain((const char *)a, n, 0, cmd->helo,
 	    sizeof(cmd->helo), &cmd->helo_family, NULL) != ADDRESS_OK)
@@ -656,8 +656,8 @@ smtp_parse_vrfy(struct cursor *c, unsigned flags, struct smtp_cmd *cmd)
 	const unsigned char	*a;
 	size_t			 n;
 
-	if (!smtp_parse_arg(c, &a, &n) || n == 0 || n > SMTP_ARG_MAX ||
-	    !smtp_parse_safe_text(a, n))
+	smtp_parse_arg(c, &a, &n);
+	if (n == 0 || n > SMTP_ARG_MAX || !smtp_parse_safe_text(a, n))
 		return smtp_parse_fail(cmd, syntax);
 	memcpy(cmd->arg, a, n);
 	cmd->arg[n] = '\0';
@@ -672,7 +672,8 @@ smtp_parse_bdat(struct cursor *c, unsigned flags, struct smtp_cmd *cmd)
 	size_t			 n, d;
 	int			 r;
 
-	if (!smtp_parse_arg(c, &a, &n) || a == NULL)
+	smtp_parse_arg(c, &a, &n);
+	if (a == NULL)
 		return smtp_parse_fail(cmd, &R_BDAT);
 	r = smtp_parse_u64(a, n, &cmd->bdat.size, &d);
 	if (r == -2)
@@ -709,7 +710,8 @@ smtp_parse_auth(struct cursor *c, unsigned flags, struct smtp_cmd *cmd)
 	const unsigned char	*a;
 	size_t			 n, i;
 
-	if (!smtp_parse_arg(c, &a, &n) || n == 0)
+	smtp_parse_arg(c, &a, &n);
+	if (n == 0)
 		return smtp_parse_fail(cmd, &R_AUTH);
 	for (i = 0; i < n && a[i] != ' '; i++) {
 		/* sasl-mech = 1*20(UPPER-ALPHA / DIGIT / "-" / "_") */

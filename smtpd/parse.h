@@ -1,9 +1,13 @@
 /*
  * parse.h: one SMTP command line (without its CRLF) into a struct
  * smtp_cmd, or into the reply that refuses it. Pure: no I/O, no
- * allocation, no session state beyond the flags the caller passes. The
- * caller checks what depends on the session (command order, which
- * extensions were offered, size limits).
+ * allocation, no session state beyond the flags the caller passes.
+ *
+ * The caller still checks what depends on the session: command order;
+ * that the extension behind each parameter was offered (SIZE, 8BITMIME,
+ * BINARYMIME and CHUNKING, SMTPUTF8, DSN for RET/ENVID/NOTIFY/ORCPT,
+ * AUTH), or else 555 5.5.4; that BODY=BINARYMIME goes with BDAT; size
+ * limits; whether a relay trick (address.h) names one of our domains.
  */
 #ifndef BULWARK_PARSE_H
 #define BULWARK_PARSE_H
@@ -95,7 +99,8 @@ struct smtp_rcpt_params {
 	unsigned		has;		/* SMTP_P_* */
 	unsigned		notify;		/* SMTP_NOTIFY_* */
 	enum smtp_orcpt_type	orcpt_type;
-	char			orcpt_type_name[SMTP_ORCPT_TYPE_MAX + 1]; /* lower */
+	/* addr-type, lower-cased: "rfc822", "utf-8", "x400"... */
+	char			orcpt_type_name[SMTP_ORCPT_TYPE_MAX + 1];
 	/* ORCPT value after the ';', as sent (already safe: printable
 	 * ASCII or well-formed UTF-8), for relaying the parameter on */
 	char			orcpt_raw[SMTP_ORCPT_MAX + 1];

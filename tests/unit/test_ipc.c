@@ -416,7 +416,8 @@ test_pass_descriptor(void **state)
 
 	close(p[0]);
 	close(p[1]);
-	close(sv[0]);
+	if (sv[0] != -1)
+		close(sv[0]);
 	close(sv[1]);
 }
 
@@ -464,9 +465,14 @@ test_recv_blocking_refuses(void **state)
 	    &m, &why), -1);
 	assert_string_equal(why, "frame truncated or beyond the maximum size");
 
-	/* SEQPACKET cannot tell an empty datagram from the peer's close:
-	 * it reads as end of file */
+	/* recv reads 0 bytes both for an empty datagram and for the
+	 * peer's close: only the hang-up is end of file */
 	raw_send(sv[0], "", 0, -1, 0);
+	assert_int_equal(ipc_recv_blocking(sv[1], rules, buf, sizeof(buf),
+	    &m, &why), -1);
+	assert_string_equal(why, "short header");
+	close(sv[0]);
+	sv[0] = -1;
 	assert_int_equal(ipc_recv_blocking(sv[1], rules, buf, sizeof(buf),
 	    &m, &why), -1);
 	assert_string_equal(why, "eof");

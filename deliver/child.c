@@ -1,0 +1,164 @@
+/*
+ * child.c: one delivery in a process of its own. Still root, it may only
+ * create a missing mbox in a trusted spool (see mbox_create_as_root);
+ * then it becomes the recipient (groups, gid, uid) before it opens
+ * anything of theirs, checks for a mail loop, writes the mailbox, and
+ * reports to its parent through a pipe in one write.
+ */
+#include <sys/prctl.h>
+#include <sys/stat.h>
+#include <sys/types.h>
+
+#include <errno.h>
+#include <grp.h>
+#include <signal.h>
+#include <stdio.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "local.h"
+#include "mailbox.h"
+
+static void
+child_on_term(int sig)
+{
+	mailbox_cancelled = 1;
+}
+
+/* The parent's libevent handlers mean nothing here. SIGTERM (the
+ * parent's timeout) makes the writers stop and roll back. */
+static void
+child_signals(void)
+{
+	struct sigaction	sa;
+	sigset_t		none;
+
+	memset(&sa, 0, sizeof(sa));
+	sigemptyset(&sa.sa_mask);
+	sa.sa_handler = SIG_DFL;
+	(void)sigaction(SIGCHLD, &sa, NULL);
+	(void)sigaction(SIGALRM, &sa, NULL);
+	sa.sa_handler = child_on_term;		/* no SA_RESTART */
+	(void)sigaction(SIGTERM, &sa, NULL);
+	sigemptyset(&none);
+	(void)sigprocmask(SIG_SETMASK, &none, NULL);
+}
+
+/* Everything above stderr goes but the message and the result pipe:
+ * the links to qmgr, lookup and the master are not the user's. */
+static void
+child_close_fds(int a, int b)
+{
+	int		keep[2];
+	unsigned	from = 3;
+	size_t		i;
+
+	keep[0] = a < b ? a : b;
+	keep[1] = a < b ? b : a;
+	for (i = 0; i < 2; i++) {
+		if (keep[i] < (int)from)
+			continue;
+		if ((unsigned)keep[i] > from)
+			(void)close_range(from, (unsigned)keep[i] - 1, 0);
+		from = (unsigned)keep[i] + 1;
+	}
+	(void)close_range(from, ~0U, 0);
+}
+
+static int
+child_check_ids(uid_t uid, gid_t gid)
+{
+	uid_t	ru, eu, su;
+	gid_t	rg, eg, sg;
+
+	if (getresuid(&ru, &eu, &su) == -1 || getresgid(&rg, &eg, &sg) == -1)
+		return -1;
+	if (ru != uid || eu != uid || su != uid ||
+	    rg != gid || eg != gid || sg != gid)
+		return -1;
+	if (setuid(0) != -1 || seteuid(0) != -1)
+		return -1;
+	return 0;
+}
+
+/* The user's groups (or at least the primary one), gid, uid. */
+static int
+child_become(const struct local_user *u, struct local_result *res)
+{
+	if (u->uid == 0) {
+		mailbox_result(res, DL_PERMFAIL, "5.7.1",
+		    "will not deliver as root");
+		return -1;
+	}
+	/* initgroups needs the group database; without it the primary
+	 * group alone only ever gives fewer rights */
+	if ((initgroups(u->name, u->gid) == -1 &&
+	    setgroups(1, &u->gid) == -1) ||
+	    setresgid(u->gid, u->gid, u->gid) == -1 ||
+	    setresuid(u->uid, u->uid, u->uid) == -1 ||
+	    child_check_ids(u->uid, u->gid) == -1) {
+		mailbox_result(res, DL_TEMPFAIL, "4.3.0", "cannot become "
+		    "user %s: %s", u->name, strerror(errno));
+		return -1;
+	}
+	/* the user may not ptrace us nor regain anything by exec */
+	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) == -1 ||
+	    prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) == -1) {
+		mailbox_result(res, DL_TEMPFAIL, "4.3.0", "prctl: %s",
+		    strerror(errno));
+		return -1;
+	}
+	(void)umask(077);
+	return 0;
+}
+
+static void
+child_deliver(const struct delivery *d, const struct config *cfg,
+    const struct local_env *env, struct local_result *res)
+{
+	const struct local_user	*u = &d->dest.user;
+	char			 path[PATH_MAX];
+	int			 mbox;
+
+	mbox = cfg->delivery_format == DELIVERY_MBOX;
+	if (mbox && mbox_expand_path(path, sizeof(path), cfg->mbox_path,
+	    u->name) == -1) {
+		mailbox_result(res, DL_TEMPFAIL, "4.3.5", "mailbox path of %s "
+		    "too long", u->name);
+		return;
+	}
+	if (mbox)
+		strlcpy(res->mailbox, path, sizeof(res->mailbox));
+	else
+		mailbox_name(res, "%s/%s", u->home, cfg->maildir);
+	if (mbox && u->uid != 0)
+		mbox_create_as_root(path, u->uid, u->gid);
+	if (child_become(u, res) == -1 || mailbox_check_loop(env, res) == -1)
+		return;
+	if (mbox)
+		(void)mbox_deliver(path, u->uid, env, res);
+	else
+		(void)maildir_deliver(u->home, cfg->maildir, env, res);
+}
+
+void
+child_main(const struct delivery *d, const struct config *cfg, int resfd)
+{
+	static struct local_result	res;
+	struct local_env		env;
+	ssize_t				n;
+
+	child_signals();
+	child_close_fds(d->msgfd, resfd);
+	memset(&res, 0, sizeof(res));
+	mailbox_result(&res, DL_TEMPFAIL, "4.3.0", "no result");
+	env.msgfd = d->msgfd;
+	env.sender = d->sender;
+	env.dtrcpt = d->dtrcpt;
+	env.seq = d->seq;
+	child_deliver(d, cfg, &env, &res);
+	do
+		n = write(resfd, &res, sizeof(res));
+	while (n == -1 && errno == EINTR);
+	_exit(n == (ssize_t)sizeof(res) ? 0 : 1);
+}
