@@ -333,7 +333,7 @@ class Bulwark:
     b = Bulwark(); b.start(); ...; b.stop()   (the fixture does this)
     """
 
-    def __init__(self, workers=2, hostname=HOSTNAME, base=None):
+    def __init__(self, workers=2, hostname=HOSTNAME, base=None, extra=()):
         self.dir = Path(tempfile.mkdtemp(prefix="bulwark-e2e-", dir=base))
         self.spool = self.dir / "spool"
         self.conf = self.dir / "bulwark.conf"
@@ -341,6 +341,9 @@ class Bulwark:
         self.port = free_port()
         self.workers = workers
         self.hostname = hostname
+        # more configuration lines ("message-size-limit 10K", ...) for
+        # every configuration write_config() makes
+        self.extra = tuple(extra)
         self.proc = None
         self._logf = None
         self.returncode = None
@@ -354,7 +357,8 @@ class Bulwark:
         config_text's arguments, or text as given)."""
         if text is None:
             args = dict(port=self.port, spool=self.spool,
-                        hostname=self.hostname, workers=self.workers)
+                        hostname=self.hostname, workers=self.workers,
+                        extra=self.extra)
             args.update(kw)
             text = config_text(**args)
         tmp = self.conf.with_suffix(".new")

@@ -446,24 +446,19 @@ now_ms(void)
  * The tests.
  */
 
+/* Two recipients handed over; the envelope on disk says what smtpd
+ * sent, and the commit was logged. */
 static void
-test_delivery_and_retry(void **state)
+handoff_two(char *qid)
 {
-	struct delivery	 da, db, dr, none;
-	struct envelope	 env;
-	char		 qid[QM_QID_MAX + 1], line[256];
-	int64_t		 t0;
+	struct envelope	env;
+	char		line[256];
 
-	qmgr_spawn();
 	open_msg(1, qid, BODY);
 	send_rcpt(1, qid, "a@example.test", "rfc822;A@example.test",
 	    QM_NOTIFY_FAILURE | QM_NOTIFY_DELAY);
 	send_rcpt(1, qid, "b@example.test", "", 0);
 	assert_int_equal(commit(1, qid, "sender@example.org", 2), QM_COMMIT_OK);
-	snprintf(line, sizeof(line), "qid=%s from=<sender@example.org> "
-	    "size=%zu nrcpt=2 client=192.0.2.7 status=queued", qid,
-	    strlen(BODY));
-	assert_true(wait_file("env", qid, 1, 10));
 	read_env(qid, &env);
 	assert_int_equal(env.nrcpt, 2);
 	assert_string_equal(env.rcpt[0].orcpt, "rfc822;A@example.test");
@@ -472,10 +467,44 @@ test_delivery_and_retry(void **state)
 	assert_string_equal(env.envid, "envid-1");
 	assert_true(env.size == strlen(BODY));
 	envelope_free(&env);
+	snprintf(line, sizeof(line), "qid=%s from=<sender@example.org> "
+	    "size=%zu nrcpt=2 client=192.0.2.7 status=queued", qid,
+	    strlen(BODY));
+	assert_true(log_has(line));
+}
 
+/* The deferred recipient's next delivery: after queue-retry-min, or, when
+ * the configuration cannot make that short, after "time passed" on disk
+ * and a restart. */
+static void
+retry_delivery(const char *qid, struct envelope *env, struct delivery *dr)
+{
+	int64_t	t0 = now_ms();
+
+	if (fast_retry) {
+		assert_int_equal(get_delivery(dr, 4000), 0);
+		assert_true(now_ms() - t0 >= 800);
+		return;
+	}
+	assert_true(env->rcpt[1].next_try >= (int64_t)time(NULL) + 290);
+	qmgr_kill();
+	env->rcpt[1].next_try = 0;
+	write_env(env);
+	qmgr_spawn();
+	assert_int_equal(get_delivery(dr, WAIT_MS), 0);
+}
+
+static void
+test_delivery_and_retry(void **state)
+{
+	struct delivery	 da, db, dr, none;
+	struct envelope	 env;
+	char		 qid[QM_QID_MAX + 1];
+
+	qmgr_spawn();
+	handoff_two(qid);
 	assert_int_equal(get_delivery(&da, WAIT_MS), 0);
 	assert_int_equal(get_delivery(&db, WAIT_MS), 0);
-	assert_true(log_has(line));
 	assert_string_equal(da.qid, qid);
 	assert_string_equal(da.sender, "sender@example.org");
 	assert_string_equal(da.rcpt, "a@example.test");
@@ -486,28 +515,13 @@ test_delivery_and_retry(void **state)
 
 	answer(&da, DL_OK, "2.0.0", "delivered to maildir");
 	answer(&db, DL_TEMPFAIL, "4.2.2", "mailbox full");
-	t0 = now_ms();
 	wait_rcpt_state(qid, 1, RCPT_DEFERRED, &env);
 	assert_int_equal(env.rcpt[0].state, RCPT_DELIVERED);
 	assert_int_equal(env.rcpt[1].attempts, 1);
 	assert_string_equal(env.rcpt[1].dsn, "4.2.2");
 	assert_string_equal(env.rcpt[1].text, "mailbox full");
-	assert_true(env.rcpt[1].next_try > (int64_t)time(NULL) - 2);
-
-	if (fast_retry) {
-		envelope_free(&env);
-		assert_int_equal(get_delivery(&dr, 4000), 0);
-		assert_true(now_ms() - t0 >= 800);
-	} else {
-		/* a retry of 300s: let "time pass" on disk, then restart */
-		assert_true(env.rcpt[1].next_try >= (int64_t)time(NULL) + 290);
-		qmgr_kill();
-		env.rcpt[1].next_try = 0;
-		write_env(&env);
-		envelope_free(&env);
-		qmgr_spawn();
-		assert_int_equal(get_delivery(&dr, WAIT_MS), 0);
-	}
+	retry_delivery(qid, &env, &dr);
+	envelope_free(&env);
 	assert_string_equal(dr.qid, qid);
 	assert_string_equal(dr.rcpt, "b@example.test");
 	answer(&dr, DL_OK, "2.0.0", "delivered");
@@ -810,6 +824,109 @@ test_expiry(void **state)
 	qmgr_kill();
 }
 
+static uint32_t
+rnd(uint32_t *seed, uint32_t n)
+{
+	*seed = *seed * 1103515245 + 12345;
+	return (*seed >> 8) % n;
+}
+
+static void
+rnd_str(uint32_t *seed, const char *qid)
+{
+	char	buf[600];
+	size_t	n, i;
+
+	switch (rnd(seed, 4)) {
+	case 0:
+		wire_w_str(&w, qid);
+		return;
+	case 1:
+		wire_w_str(&w, "");
+		return;
+	}
+	n = rnd(seed, sizeof(buf) - 1);
+	for (i = 0; i < n; i++)
+		buf[i] = (char)(1 + rnd(seed, 255));
+	buf[n] = '\0';
+	wire_w_str(&w, buf);
+}
+
+/* One frame of a QM_* type: well-formed in shape, random in content,
+ * or random bytes. */
+static uint16_t
+rnd_frame(uint32_t *seed, const char *qid)
+{
+	static const uint16_t	types[] = { QM_OPEN, QM_RCPT, QM_COMMIT,
+	    QM_ABORT };
+	uint16_t		type = types[rnd(seed, 4)];
+	int			i, n;
+
+	wire_w_init(&w);
+	if (rnd(seed, 4) == 0) {
+		for (n = (int)rnd(seed, 200), i = 0; i < n; i++)
+			wire_w_u8(&w, (uint8_t)rnd(seed, 256));
+		return type;
+	}
+	if (type != QM_ABORT)
+		wire_w_u32(&w, rnd(seed, 3));
+	rnd_str(seed, qid);
+	if (type == QM_RCPT) {
+		rnd_str(seed, qid);
+		rnd_str(seed, qid);
+		wire_w_u32(&w, rnd(seed, 20));
+	} else if (type == QM_COMMIT) {
+		for (i = 0; i < 5; i++)
+			rnd_str(seed, qid);
+		for (i = 0; i < 3; i++)
+			wire_w_u32(&w, rnd(seed, 4));
+		rnd_str(seed, qid);
+		wire_w_u64(&w, rnd(seed, 100));
+		wire_w_u32(&w, rnd(seed, 3));
+	}
+	return type;
+}
+
+/* Hostile smtpd frames: a peer may be dropped, qmgr never falls. */
+static void
+test_hostile_frames(void **state)
+{
+	const char	*rcpts[] = { "h@example.test" };
+	struct ipc_msg	 m;
+	struct delivery	 d;
+	char		 qid[QM_QID_MAX + 1];
+	uint32_t	 seed = 42, round;
+	uint16_t	 type;
+
+	qmgr_spawn();
+	for (round = 0; round < 300; round++) {
+		if (round % 10 == 0) {
+			close(q.smtpd);
+			q.smtpd = link_peer(PROC_SMTPD, 100 + round);
+			open_msg(1, qid, BODY);
+		}
+		type = rnd_frame(&seed, qid);
+		if (ipc_send_fd(q.smtpd, type, w.buf, w.len, -1) == -1 ||
+		    recv_frame(q.smtpd, smtpd_rules, &m, 0) == -2) {
+			close(q.smtpd);
+			q.smtpd = link_peer(PROC_SMTPD, 1000 + round);
+			open_msg(1, qid, BODY);
+		}
+		while (recv_frame(q.ctl, ctl_rules, &m, 0) == 0)
+			;	/* CTL_BADPEER reports */
+	}
+	close(q.smtpd);
+	q.smtpd = link_peer(PROC_SMTPD, 5000);
+	queue_msg(50, qid, "s@example.org", rcpts, 1);
+	do {	/* random commits may have queued messages too */
+		assert_int_equal(get_delivery(&d, WAIT_MS), 0);
+		answer(&d, DL_OK, "2.0.0", "ok");
+	} while (strcmp(d.qid, qid) != 0);
+	assert_true(wait_file("env", qid, 0, WAIT_MS));
+	assert_int_equal(kill(q.pid, 0), 0);
+	qmgr_kill();
+}
+
 static int
 teardown(void **state)
 {
@@ -908,6 +1025,7 @@ main(void)
 		cmocka_unit_test_teardown(test_protocol, teardown),
 		cmocka_unit_test_teardown(test_bounce, teardown),
 		cmocka_unit_test_teardown(test_expiry, teardown),
+		cmocka_unit_test_teardown(test_hostile_frames, teardown),
 	};
 	char	 err[CONFIG_ERR_MAX];
 	struct config *cf;

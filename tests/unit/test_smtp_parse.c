@@ -22,14 +22,23 @@
 static struct smtp_cmd	 cmd;
 static char		*copy;
 
+static void *
+xmalloc(size_t n)
+{
+	void	*p = malloc(n);
+
+	if (p == NULL)
+		abort();
+	return p;
+}
+
 /* Parse line[0..len) from an exact copy; the copy is kept alive until
  * the next call because cmd.initial points into it. */
 static int
 parse_n(const char *line, size_t len, unsigned flags)
 {
 	free(copy);
-	copy = malloc(len ? len : 1);
-	assert_non_null(copy);
+	copy = xmalloc(len ? len : 1);
 	memcpy(copy, line, len);
 	return smtp_parse_line(copy, len, flags, &cmd);
 }
