@@ -106,6 +106,14 @@ static const struct keyword keywords[] = {
 	    OFF(command_timeout), 1, DURATION_MAX },
 	{ "data-timeout",	kw_duration,	1, 1,  0,
 	    OFF(data_timeout), 1, DURATION_MAX },
+	{ "queue-retry-min",	kw_duration,	1, 1,  0,
+	    OFF(queue_retry_min), 1, DURATION_MAX },
+	{ "queue-retry-max",	kw_duration,	1, 1,  0,
+	    OFF(queue_retry_max), 1, DURATION_MAX },
+	{ "queue-lifetime",	kw_duration,	1, 1,  0,
+	    OFF(queue_lifetime), 1, 100U * 24 * 60 * 60 },
+	{ "delay-warning",	kw_duration,	1, 1,  0,
+	    OFF(delay_warning), 1, DURATION_MAX },
 	{ "bare-linefeed",	kw_bare_lf,	1, 1,  0, 0, 0, 0 },
 	{ "vrfy",		kw_switch,	1, 1,  0, OFF(vrfy_enabled), 0, 0 },
 	{ "expn",		kw_switch,	1, 1,  0, OFF(expn_enabled), 0, 0 },
@@ -1164,6 +1172,10 @@ config_new(const char *name)
 	cf->smtpd_workers = 0;
 	cf->command_timeout = 300;
 	cf->data_timeout = 180;
+	cf->queue_retry_min = 300;
+	cf->queue_retry_max = 3600;
+	cf->queue_lifetime = 5 * 86400;
+	cf->delay_warning = 4 * 3600;
 	cf->bare_lf = BARE_LF_REJECT;
 	cf->delivery_format = DELIVERY_MAILDIR;
 	cf->recipient_delimiter = '+';

@@ -5,7 +5,6 @@
  * from the null sender to the original sender is queued like any other
  * message, and the recipients are marked as reported.
  */
-#include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>

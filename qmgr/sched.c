@@ -6,13 +6,13 @@
  * exponential backoff, or failed. Times are unix seconds from the
  * configuration, so a test can set a retry of one second.
  */
+#include <sys/tree.h>
+
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
-
-#include <sys/tree.h>
 
 #include <event2/event.h>
 

@@ -2,10 +2,11 @@
  * test_qmgr_handoff.c: bulwark-qmgr end to end without the master. The
  * test plays the master (control socket on fd 3), an smtpd and a
  * deliver-local: it hands messages over, answers deliveries (a tempfail
- * retried, a permanent failure bounced), kills qmgr -9 and checks that a
- * restart delivers what was committed, and plants damaged files for the
- * recovery scan. Needs root (qmgr chroots and becomes _bulwarkq); exits
- * 77 (skipped) otherwise. BULWARK_QMGR overrides the daemon's path.
+ * retried, failures and successes reported), kills qmgr -9 to see a
+ * restart deliver what was committed, plants damaged files for the
+ * recovery scan, and sends hostile frames. Needs root (qmgr chroots and
+ * becomes _bulwarkq); exits 77 (skipped) otherwise. BULWARK_QMGR
+ * overrides the daemon's path; BULWARK_TEST_KEEP keeps the test spool.
  */
 
 #include <sys/mman.h>
@@ -779,6 +780,33 @@ test_bounce(void **state)
 	qmgr_kill();
 }
 
+/* NOTIFY=SUCCESS: a "delivered" report, without the message. */
+static void
+test_report_success(void **state)
+{
+	struct delivery	d, b;
+	char		qid[QM_QID_MAX + 1];
+
+	qmgr_spawn();
+	open_msg(32, qid, BODY);
+	send_rcpt(32, qid, "good@example.test", "rfc822;Good@example.test",
+	    QM_NOTIFY_SUCCESS);
+	assert_int_equal(commit(32, qid, "sender@example.org", 1),
+	    QM_COMMIT_OK);
+	assert_int_equal(get_delivery(&d, WAIT_MS), 0);
+	answer(&d, DL_OK, "2.1.5", "delivered to mailbox");
+	assert_int_equal(get_delivery(&b, WAIT_MS), 0);
+	assert_string_equal(b.sender, "");
+	assert_non_null(strstr(b.body, "\r\nOriginal-Recipient: "
+	    "rfc822;Good@example.test\r\nAction: delivered\r\n"
+	    "Status: 2.1.5\r\n"));
+	assert_null(strstr(b.body, "hello"));
+	answer(&b, DL_OK, "2.0.0", "ok");
+	assert_true(wait_file("env", b.qid, 0, WAIT_MS));
+
+	qmgr_kill();
+}
+
 /* Tempfails until the lifetime ends: a delay warning, then a failure
  * report with 4.4.7. Needs the queue-* keywords in the configuration. */
 static void
@@ -1024,6 +1052,7 @@ main(void)
 		cmocka_unit_test_teardown(test_local_gone, teardown),
 		cmocka_unit_test_teardown(test_protocol, teardown),
 		cmocka_unit_test_teardown(test_bounce, teardown),
+		cmocka_unit_test_teardown(test_report_success, teardown),
 		cmocka_unit_test_teardown(test_expiry, teardown),
 		cmocka_unit_test_teardown(test_hostile_frames, teardown),
 	};
