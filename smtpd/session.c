@@ -11,6 +11,7 @@
 #endif
 
 #include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <arpa/inet.h>
 
 #include <errno.h>
@@ -214,6 +215,7 @@ session_new(int fd, struct sockaddr *sa, socklen_t salen, int kind)
 	struct session		*s;
 	struct client_count	*c;
 	const char		*why;
+	int			 one = 1;
 
 	if ((s = calloc(1, sizeof(*s))) == NULL) {
 		session_refuse(fd, "out of memory");
@@ -241,6 +243,10 @@ session_new(int fd, struct sockaddr *sa, socklen_t salen, int kind)
 		return;
 	}
 	c->n++;
+	/* replies to pipelined commands leave in several writes (some
+	 * wait for lookup or qmgr); Nagle would hold each one back until
+	 * the client's delayed ACK */
+	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
 	s->fd = fd;
 	s->msgfd = -1;
 	s->id = next_id++;

@@ -24,8 +24,8 @@ import signal
 import smtplib
 import socket
 import subprocess
-import threading
 import time
+import urllib.parse
 from dataclasses import dataclass
 
 import pytest
@@ -153,12 +153,14 @@ class Client:
             assert r.enh == enh, f"{line!r}: {r}, want {enh}"
         return r
 
-    def data(self, body, end=b"\r\n.\r\n"):
-        """DATA, then body (bytes, sent as is) and the end; the reply to
-        the end."""
+    def data(self, body):
+        """DATA, then body (bytes, sent as is) and the end of data: the
+        message is body, with a CRLF added if it does not end with one.
+        Returns the reply to the end of data."""
         r = self.cmd("DATA")
         assert r.code == 354, f"DATA: {r}"
-        self.send(body + end)
+        self.send(body + (b".\r\n" if body.endswith(b"\r\n")
+                          else b"\r\n.\r\n"))
         return self.reply()
 
     def wait_closed(self, timeout):
@@ -386,9 +388,13 @@ def test_plain_transaction_smtplib(srv):
         assert s.has_extn("pipelining") and s.has_extn("size") and \
             s.has_extn("8bitmime") and s.has_extn("chunking") and \
             s.has_extn("smtputf8") and s.has_extn("enhancedstatuscodes")
-        s.mail("a@b.example")
-        s.rcpt(rcpt)
-        code, text = s.data(msg)
+        # sendmail() keeps the answer to the data to itself
+        answers = []
+        data = s.data
+        s.data = lambda m: answers.append(data(m)) or answers[-1]
+        refused = s.sendmail("a@b.example", [rcpt], msg)
+        assert refused == {}
+        code, text = answers[0]
         assert code == 250, (code, text)
         qid = qid_of(Reply(code, [f"250 {text.decode()}"]))
         assert s.quit()[0] == 221
@@ -421,7 +427,8 @@ def test_plain_transaction_swaks(srv):
     assert_queued_once(b, snap, qid)
     body = queued_body(b, qid, rcpt=f"swaks@{REMOTE}")
     assert b"Subject: from swaks\r\n" in body
-    assert body.endswith(b"\r\n\r\nsent by swaks\r\n")
+    # swaks ends its body with empty lines of its own
+    assert re.search(rb"\r\n\r\nsent by swaks(\r\n)+\Z", body), body
 
 
 # --- PIPELINING ---------------------------------------------------------------
@@ -453,6 +460,17 @@ def test_pipelined_transaction_in_one_write(srv, size):
 
 # --- BDAT -----------------------------------------------------------------------
 
+# smtpd/command.c command_bdat() stores the chunk's size and LAST in
+# s->data, then asks qmgr for a queue file; when the file comes,
+# client_open_answer() -> command_data_start() -> data_begin() (data.c)
+# clears s->data with memset, so the first chunk is taken as 0 octets, not
+# LAST ("250 2.0.0 Ok: chunk received"), and its bytes are read as commands.
+bdat_first_chunk_lost = pytest.mark.xfail(strict=True, reason=(
+    "smtpd/data.c data_begin() memsets s->data after command_bdat() "
+    "stored the first chunk's size and LAST in it: the first BDAT chunk "
+    "is taken as empty and its bytes are parsed as commands"))
+
+@bdat_first_chunk_lost
 def test_bdat_chunks(srv):
     b = srv
     snap = snapshot(b)
@@ -477,6 +495,7 @@ def test_bdat_chunks(srv):
     assert queued_body(b, qid, rcpt=f"bdat@{REMOTE}") == b"".join(chunks)
 
 
+@bdat_first_chunk_lost
 def test_bdat_0_last_ends_the_message(srv):
     b = srv
     snap = snapshot(b)
@@ -492,6 +511,7 @@ def test_bdat_0_last_ends_the_message(srv):
     assert queued_body(b, qid, rcpt=f"bdat@{REMOTE}") == chunk
 
 
+@bdat_first_chunk_lost
 def test_bdat_then_data_is_refused(srv):
     b = srv
     snap = snapshot(b)
@@ -507,6 +527,7 @@ def test_bdat_then_data_is_refused(srv):
     assert_nothing_queued(b, snap)
 
 
+@bdat_first_chunk_lost
 def test_bdat_with_a_bare_lf_is_refused(srv):
     b = srv
     snap = snapshot(b)
@@ -519,6 +540,60 @@ def test_bdat_with_a_bare_lf_is_refused(srv):
         r = c.reply()
         assert (r.code, r.enh) == (550, "5.5.2"), r
         c.expect("NOOP", 250, "2.0.0")
+    assert_nothing_queued(b, snap)
+
+
+def _bdat_open(c):
+    """A transaction with a queue file open and waiting for more BDAT:
+    the first chunk is empty, which bdat_first_chunk_lost cannot spoil."""
+    c.expect("MAIL FROM:<bdat@b.example>", 250, "2.1.0")
+    c.expect(f"RCPT TO:<bdat@{REMOTE}>", 250, "2.1.5")
+    c.expect("BDAT 0", 250, "2.0.0")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "smtpd/session.c session_reset() closes the queue file and clears "
+    "s->qid without telling qmgr (no QM_ABORT, unlike "
+    "client_qmgr_abort()): after RSET between BDAT chunks the "
+    "uncommitted SPOOL/queue/msg/QID stays, and qmgr keeps it open, "
+    "until that smtpd process dies"))
+def test_rset_between_bdat_chunks_leaves_no_queue_file(srv):
+    b = srv
+    snap = snapshot(b)
+    with Client(b.port) as c:
+        c.ehlo()
+        _bdat_open(c)
+        assert len(queue_ids(b, "msg") - snap["msg"]) == 1
+        c.expect("RSET", 250, "2.0.0")
+        c.expect("NOOP", 250, "2.0.0")
+        assert_nothing_queued(b, snap)
+        c.expect("QUIT", 221, "2.0.0")
+
+
+def test_quit_between_bdat_chunks_leaves_no_queue_file(srv):
+    b = srv
+    snap = snapshot(b)
+    with Client(b.port) as c:
+        c.ehlo()
+        _bdat_open(c)
+        assert len(queue_ids(b, "msg") - snap["msg"]) == 1
+        c.expect("QUIT", 221, "2.0.0")
+        assert c.wait_closed(3)
+    assert_nothing_queued(b, snap)
+
+
+def test_disconnect_during_data_leaves_no_queue_file(srv):
+    b = srv
+    snap = snapshot(b)
+    with Client(b.port) as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<a@b.example>", 250, "2.1.0")
+        c.expect(f"RCPT TO:<user@{REMOTE}>", 250, "2.1.5")
+        c.expect("DATA", 354)
+        c.send(b"Subject: cut\r\n\r\n" + b"c" * 100_000)
+        bh.wait_until(lambda: queue_ids(b, "msg") - snap["msg"], 5,
+                      what="the message file")
+    # closed without the end of data (nor QUIT)
     assert_nothing_queued(b, snap)
 
 
@@ -545,17 +620,18 @@ def test_size_parameter_over_a_configured_limit(srv_limits):
 
 
 def _sized(n):
-    """A message of exactly n bytes (CRLF line endings, ends with CRLF,
-    no line starting with a dot)."""
+    """A message of exactly n bytes: CRLF line endings, lines of at most
+    100 bytes, none starting with a dot, a CRLF at the end."""
     head = b"Subject: size\r\n\r\n"
-    line = b"y" * 98 + b"\r\n"
-    body = head + line * ((n - len(head)) // len(line))
-    rest = n - len(body)
-    if rest == 1:
-        body = body[:-2] + b"yy\r\n"[-3:]       # grow the last line by one
-        rest = n - len(body)
-    if rest:
-        body += b"z" * (rest - 2) + b"\r\n"
+    out = [head]
+    rest = n - len(head)
+    while rest > 0:
+        k = min(100, rest)
+        if rest - k == 1:
+            k -= 1          # no 1-byte line: it could not hold its CRLF
+        out.append(b"y" * (k - 2) + b"\r\n")
+        rest -= k
+    body = b"".join(out)
     assert len(body) == n
     return body
 
@@ -590,6 +666,7 @@ def test_message_size_limit_boundary(srv_limits):
     assert queued_body(b, qid, rcpt=f"user@{REMOTE}") == msg
 
 
+@bdat_first_chunk_lost
 def test_bdat_over_the_limit(srv_limits):
     b = srv_limits
     snap = snapshot(b)
@@ -637,7 +714,8 @@ def test_smtputf8_message(srv):
         qid = qid_of(c.data(msg))
     assert_queued_once(b, snap, qid)
     assert queued_body(b, qid, rcpt=rcpt, proto=b"UTF8SMTP") == msg
-    env = queued_envelope(b, qid)
+    # the envelope may keep them %-encoded
+    env = urllib.parse.unquote_to_bytes(queued_envelope(b, qid))
     assert sender.encode() in env and rcpt.encode() in env, env
 
 
@@ -672,6 +750,11 @@ RELAY_FORMS = [
 ]
 
 
+# what no client may send, trusted or not (a source route to a remote
+# domain is only relaying, which a trusted client may do)
+TRICKS_ON_OUR_DOMAIN = [f for f in RELAY_FORMS[:6] if not f[0].startswith("<@")]
+
+
 def test_open_relay_forms_refused_from_untrusted_client(srv_untrusted):
     b = srv_untrusted
     snap = snapshot(b)
@@ -700,8 +783,20 @@ def test_local_recipients_from_untrusted_client(srv_untrusted):
         c.expect(f"RCPT TO:<root@{DOMAIN}>", 250, "2.1.5")
         c.expect(f"RCPT TO:<ROOT@{DOMAIN.upper()}>", 250, "2.1.5")
         c.expect(f"RCPT TO:<postmaster@{DOMAIN}>", 250, "2.1.5")
-        c.expect("RCPT TO:<Postmaster>", 250, "2.1.5")
         c.expect(f"RCPT TO:<nosuchuser-e2e@{DOMAIN}>", 550, "5.1.1")
+        c.expect("RSET", 250, "2.0.0")
+
+
+@pytest.mark.xfail(strict=True, reason=(
+    "smtpd/command.c command_rcpt() asks lookup about \"postmaster\" "
+    "without a domain for <Postmaster>, and lookup/lookup.c lookup_rcpt() "
+    "answers LK_BAD_ADDRESS for an address without '@': 553 5.1.3"))
+def test_bare_postmaster_is_accepted(srv_untrusted):
+    """RFC 5321 4.5.1: <Postmaster> without a domain must be accepted."""
+    with Client(srv_untrusted.port) as c:
+        c.ehlo()
+        c.expect("MAIL FROM:<a@b.example>", 250, "2.1.0")
+        c.expect("RCPT TO:<Postmaster>", 250, "2.1.5")
         c.expect("RSET", 250, "2.0.0")
 
 
@@ -711,7 +806,7 @@ def test_relay_tricks_refused_even_from_trusted_client(srv):
     with Client(srv.port) as c:
         c.ehlo()
         c.expect("MAIL FROM:<a@b.example>", 250, "2.1.0")
-        for path, ok in RELAY_FORMS[:6]:
+        for path, ok in TRICKS_ON_OUR_DOMAIN:
             r = c.cmd(f"RCPT TO:{path}")
             assert r.code != 250, f"{path} accepted: {r}"
             assert (r.code, r.enh) in ok, f"{path}: {r}, want one of {ok}"
@@ -780,9 +875,10 @@ def test_smuggling_is_one_refused_message(srv, variant):
     assert queued_body(b, qid, rcpt=f"user@{REMOTE}") == clean
 
 
-@pytest.mark.parametrize("variant", ["LF.LF", "LF.CRLF", "CRLF.LF",
-                                     "bare-LF"])
+@pytest.mark.parametrize("variant", list(SMUGGLE_VARIANTS))
 def test_normalized_bare_lf_is_one_message(srv_normalize, variant):
+    """bare-linefeed normalize: a bare LF is taken as CRLF, a bare CR as
+    data (bulwark.conf(5)); either way, one message, never two."""
     b = srv_normalize
     snap = snapshot(b)
     body = smuggling_body(SMUGGLE_VARIANTS[variant])
@@ -794,8 +890,12 @@ def test_normalized_bare_lf_is_one_message(srv_normalize, variant):
     assert_queued_once(b, snap, qid)
     got = queued_body(b, qid, rcpt=f"user@{REMOTE}")
     # each bare LF became CRLF; a dot after one is data, kept
-    want = re.sub(rb"(?<!\r)\n", b"\r\n", body) + b"\r\n"
-    assert got == want
+    want = {re.sub(rb"(?<!\r)\n", b"\r\n", body) + b"\r\n"}
+    if variant.startswith("CRLF."):
+        # "." then a bare LF or CR after a CRLF: not the end, and the dot
+        # may be taken for a stuffed one
+        want.add(want.copy().pop().replace(b"part\r\n.", b"part\r\n"))
+    assert got in want, got
     assert b"MAIL FROM:<smuggler@evil.example>" in got
 
 
@@ -862,6 +962,11 @@ def test_out_of_sequence_commands(srv):
         c.expect(f"RCPT TO:<user@{REMOTE}>", 503, "5.5.1")   # after RSET
         c.expect("DATA", 503, "5.5.1")
         c.expect("XYZZY", 500, "5.5.2")
+        # a refused BDAT's chunk is read and dropped, never run
+        c.send(b"BDAT 6\r\nQUIT\r\n")
+        r = c.reply()
+        assert (r.code, r.enh) == (503, "5.5.1"), r
+        c.expect("NOOP", 250, "2.0.0")
         c.expect("MAIL FROM:<a@b.example>", 250, "2.1.0")    # RSET ended it
         c.expect("QUIT", 221, "2.0.0")
     assert_nothing_queued(b, snap, settle=0.1)
@@ -939,23 +1044,22 @@ def test_slow_client_is_cut_off(srv_limits):
     with Client(srv_limits.port) as c:
         c.ehlo()
         t0 = time.monotonic()
-        got = None
-        closed_at = None
-        while time.monotonic() - t0 < 8:
+        reply_at = closed_at = None
+        while closed_at is None and time.monotonic() - t0 < 9:
             try:
                 c.send(b"N")
             except OSError:
                 closed_at = time.monotonic() - t0
                 break
-            if c.wait_closed(1.0) or b"\r\n" in c.buf:
-                if got is None and b"\r\n" in c.buf:
-                    got = (time.monotonic() - t0, c.buf)
-                if c.wait_closed(1.0):
-                    closed_at = time.monotonic() - t0
-                    break
-        assert got is not None, "no reply within 8 s of one byte a second"
-        assert got[1].startswith(b"421 4.4.2 "), got
-        assert got[0] <= 6, got
+            if c.wait_closed(1.0):
+                closed_at = time.monotonic() - t0
+            if reply_at is None and b"\r\n" in c.buf:
+                reply_at = time.monotonic() - t0
+        assert reply_at is not None, \
+            f"no reply within 9 s of one byte a second (closed at " \
+            f"{closed_at})"
+        assert c.buf.startswith(b"421 4.4.2 "), c.buf
+        assert reply_at <= 6, reply_at
         assert closed_at is not None and closed_at <= 7, closed_at
 
 
@@ -983,8 +1087,29 @@ def test_error_limit(srv_limits):
 N_CONCURRENT = 500
 
 
-async def _one_session(port, i, results):
-    reader, writer = await asyncio.open_connection("127.0.0.1", port)
+class _Gate:
+    """Holds every session after its EHLO until all n are there, so that
+    n sessions really are open at once. A session that fails before it
+    gets there still counts, so that the others are not held forever."""
+
+    def __init__(self, n):
+        self.n = n
+        self.arrived = 0
+        self.open = asyncio.Event()
+
+    def arrive(self):
+        self.arrived += 1
+        if self.arrived >= self.n:
+            self.open.set()
+
+
+async def _one_session(port, i, results, gate):
+    arrived = False
+    try:
+        reader, writer = await asyncio.open_connection("127.0.0.1", port)
+    except BaseException:
+        gate.arrive()
+        raise
 
     async def reply():
         lines = []
@@ -999,9 +1124,15 @@ async def _one_session(port, i, results):
     try:
         assert (await reply())[0].startswith("220 ")
         for cmd, want in ((f"EHLO c{i}.example.test", "250"),
+                          (None, None),
                           ("MAIL FROM:<c@b.example>", "250"),
                           (f"RCPT TO:<c{i}@{REMOTE}>", "250"),
                           ("DATA", "354")):
+            if cmd is None:
+                arrived = True
+                gate.arrive()
+                await gate.open.wait()
+                continue
             writer.write(cmd.encode() + b"\r\n")
             await writer.drain()
             r = await reply()
@@ -1017,6 +1148,8 @@ async def _one_session(port, i, results):
         assert r[0].startswith("221 "), f"session {i}: QUIT -> {r}"
         results[i] = m.group(1)
     finally:
+        if not arrived:
+            gate.arrive()
         writer.close()
         with contextlib.suppress(Exception):
             await writer.wait_closed()
@@ -1024,10 +1157,11 @@ async def _one_session(port, i, results):
 
 async def _many_sessions(port, n, timeout):
     results = {}
+    gate = _Gate(n)
 
     async def all_of_them():
         return await asyncio.gather(
-            *(_one_session(port, i, results) for i in range(n)),
+            *(_one_session(port, i, results, gate) for i in range(n)),
             return_exceptions=True)
     outcome = await asyncio.wait_for(all_of_them(), timeout)
     errors = [e for e in outcome if isinstance(e, BaseException)]
@@ -1059,8 +1193,8 @@ def test_smtpd_killed_during_data(fresh):
     acked = []
     with smtplib.SMTP("127.0.0.1", b.port, local_hostname=CLIENT_NAME,
                       timeout=10) as s:
+        s.ehlo()
         for i in range(3):
-            code, text = 0, b""
             s.mail("a@b.example")
             s.rcpt(f"kept{i}@{REMOTE}")
             code, text = s.data(b"Subject: kept %d\r\n\r\nkept\r\n" % i)
@@ -1139,14 +1273,16 @@ def test_every_reply_has_an_enhanced_status_code(srv):
                      "EXPN", "MAIL", "MAIL FROM:", "MAIL FROM:<bad",
                      "MAIL FROM:<a@b.example> FOO=BAR",
                      "MAIL FROM:<a@b.example> SIZE=x",
-                     "RCPT TO:<x@y.example>", "DATA x", "BDAT", "BDAT 1x",
-                     "STARTTLS x", "AUTH", "XYZZY"):
+                     "RCPT TO:<x@y.example>", "DATA x", "STARTTLS x",
+                     "AUTH", "XYZZY"):
             c.cmd(line)
         c.cmd("MAIL FROM:<a@b.example>")
         c.cmd("RCPT TO:<x>")
         c.cmd("RCPT TO:<>")
         c.cmd(f"RCPT TO:<nosuchuser-e2e@{DOMAIN}>")
-        c.cmd("QUIT")
+        # a BDAT whose size cannot be read ends the session
+        c.cmd("BDAT 1x")
+        assert c.wait_closed(3)
     checked = 0
     bad = []
     for sent, lines in COLLECTED:
@@ -1157,5 +1293,5 @@ def test_every_reply_has_an_enhanced_status_code(srv):
         for line in lines:
             if not ENHANCED_RE.match(line):
                 bad.append((sent, line))
-    assert checked >= 25
+    assert checked >= 20
     assert not bad, f"replies without an enhanced status code: {bad}"
