@@ -16,6 +16,7 @@ struct link;
 
 /* Named limits (bulwark-queue(5)). */
 #define QMGR_QID_LEN		16	/* upper-case hex characters */
+#define QMGR_COMMIT_BATCH	128	/* commits made durable together */
 #define ENVELOPE_VERSION	1
 #define ENVELOPE_FIELD_MAX	QM_ADDR_MAX	/* decoded bytes of a field */
 #define ENVELOPE_LINE_MAX	8192	/* bytes of one line, with its LF */
@@ -101,6 +102,10 @@ int		 queue_create(char qid[QMGR_QID_LEN + 1]);
 /* Make msg/QID and its envelope durable: the commit point. Sets
  * env->size from the file. 0, or -1 with a reason in why. */
 int		 queue_commit(struct envelope *, char *why, size_t whylen);
+/* The same for n envelopes at once, syncing each directory once for the
+ * batch; rc[i] is 0 or -1 with why[i] (whylen bytes each) set. */
+void		 queue_commit_batch(struct envelope **, size_t n, int *rc,
+		    char why[][128], size_t whylen);
 /* Rewrite env/QID atomically and durably. */
 int		 queue_env_write(const struct envelope *);
 /* Remove a delivered message: env/QID first, then msg/QID. */

@@ -15,6 +15,9 @@
 #include <time.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
+#include "daemon.h"
 #include "log.h"
 #include "qmgr.h"
 
@@ -230,6 +233,130 @@ queue_commit(struct envelope *env, char *why, size_t whylen)
 	return 0;
 }
 
+/* Phase 1: every message file on disk, its size in its envelope. */
+static void
+batch_sync_messages(struct envelope **envs, size_t n, int *rc,
+    char why[][128], size_t whylen)
+{
+	struct stat	st;
+	size_t		i;
+	int		fd;
+
+	for (i = 0; i < n; i++) {
+		fd = openat(dfd[D_MSG], envs[i]->qid, O_RDONLY | O_CLOEXEC |
+		    O_NOFOLLOW);
+		if (fd == -1 || fstat(fd, &st) == -1 ||
+		    !S_ISREG(st.st_mode) || fsync(fd) == -1) {
+			log_warn("queue: sync msg/%s", envs[i]->qid);
+			snprintf(why[i], whylen, "cannot sync the message file");
+			rc[i] = -1;
+		} else
+			envs[i]->size = (uint64_t)st.st_size;
+		if (fd != -1)
+			close(fd);
+	}
+}
+
+/* Phase 2: envelopes written to tmp/ first, then synced: one journal
+ * commit carries them all instead of one each. */
+static void
+batch_write_envelopes(struct envelope **envs, size_t n, int *rc, int *fds,
+    char why[][128], size_t whylen)
+{
+	char	*text;
+	size_t	 i, len;
+
+	for (i = 0; i < n; i++) {
+		fds[i] = -1;
+		if (rc[i] == -1)
+			continue;
+		text = envelope_format(envs[i], &len);
+		fds[i] = openat(dfd[D_TMP], envs[i]->qid, O_WRONLY | O_CREAT |
+		    O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (text == NULL || fds[i] == -1 ||
+		    write_all(fds[i], text, len) == -1) {
+			log_warn("queue: write tmp/%s", envs[i]->qid);
+			snprintf(why[i], whylen, "cannot write the envelope");
+			rc[i] = -1;
+		}
+		free(text);
+	}
+	for (i = 0; i < n; i++) {
+		if (fds[i] == -1)
+			continue;
+		if (rc[i] == 0 && fsync(fds[i]) == -1) {
+			log_warn("queue: sync tmp/%s", envs[i]->qid);
+			snprintf(why[i], whylen, "cannot sync the envelope");
+			rc[i] = -1;
+		}
+		if (close(fds[i]) == -1 && rc[i] == 0) {
+			snprintf(why[i], whylen, "cannot write the envelope");
+			rc[i] = -1;
+		}
+	}
+}
+
+/* Fails every member still standing (a directory would not sync). */
+static void
+batch_fail(size_t n, int *rc, char why[][128], size_t whylen,
+    const char *text)
+{
+	size_t	i;
+
+	for (i = 0; i < n; i++)
+		if (rc[i] == 0) {
+			rc[i] = -1;
+			snprintf(why[i], whylen, "%s", text);
+		}
+}
+
+void
+queue_commit_batch(struct envelope **envs, size_t n, int *rc,
+    char why[][128], size_t whylen)
+{
+	int	fds[QMGR_COMMIT_BATCH];
+	size_t	i;
+
+	memset(rc, 0, n * sizeof(*rc));
+	batch_sync_messages(envs, n, rc, why, whylen);
+	if (queue_sync_dir(D_MSG) == -1)
+		batch_fail(n, rc, why, whylen,
+		    "cannot sync the message directory");
+	batch_write_envelopes(envs, n, rc, fds, why, whylen);
+	for (i = 0; i < n; i++) {
+		if (rc[i] == 0 && renameat(dfd[D_TMP], envs[i]->qid,
+		    dfd[D_ENV], envs[i]->qid) == -1) {
+			log_warn("queue: rename tmp/%s to env/", envs[i]->qid);
+			snprintf(why[i], whylen, "cannot commit the envelope");
+			rc[i] = -1;
+		}
+	}
+	/* the callers discard whatever failed, env/ and tmp/ included */
+	if (queue_sync_dir(D_ENV) == -1)
+		batch_fail(n, rc, why, whylen,
+		    "cannot sync the envelope directory");
+}
+
+static void
+queue_sync_later_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	(void)queue_sync_dir(D_ENV);
+}
+
+static void
+queue_sync_later(int d)
+{
+	static struct event	*ev;
+
+	if (ev == NULL && (ev = event_new(daemon_base, -1, 0,
+	    queue_sync_later_cb, NULL)) == NULL) {
+		(void)queue_sync_dir(d);
+		return;
+	}
+	if (!event_pending(ev, EV_TIMEOUT, NULL))
+		event_active(ev, EV_TIMEOUT, 0);
+}
+
 static int
 queue_unlink(int d, const char *qid)
 {
@@ -243,11 +370,14 @@ queue_unlink(int d, const char *qid)
 int
 queue_remove(const char *qid)
 {
-	if (queue_unlink(D_ENV, qid) == -1 || queue_sync_dir(D_ENV) == -1)
+	/* the envelope's removal must become durable, or a crash would
+	 * deliver again: env/ is synced once for all the removals of this
+	 * turn of the event loop. A message file left behind without its
+	 * envelope is removed by the recovery scan: msg/ needs no sync. */
+	if (queue_unlink(D_ENV, qid) == -1)
 		return -1;
-	if (queue_unlink(D_MSG, qid) == -1 || queue_sync_dir(D_MSG) == -1)
-		return -1;
-	return 0;
+	queue_sync_later(D_ENV);
+	return queue_unlink(D_MSG, qid);
 }
 
 /* An uncommitted message; its envelope too, should a failed commit have

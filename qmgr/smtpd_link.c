@@ -12,6 +12,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "daemon.h"
 #include "link.h"
 #include "log.h"
@@ -37,6 +39,10 @@ struct incoming {
 	size_t			 nrcpt;		/* QM_RCPT frames received */
 	size_t			 bytes;
 	const char		*failed;	/* why the commit must fail */
+	struct smtpd_peer	*peer;
+	int			 batched;	/* waiting in the commit batch */
+	uint32_t		 commit_id;
+	TAILQ_ENTRY(incoming)	 batch_entry;
 };
 
 struct smtpd_peer {
@@ -48,6 +54,10 @@ struct smtpd_peer {
 };
 
 static TAILQ_HEAD(, smtpd_peer)	peers = TAILQ_HEAD_INITIALIZER(peers);
+/* Commits that arrived in one turn of the event loop are made durable
+ * together: each directory is synced once per batch, not per message. */
+static TAILQ_HEAD(, incoming)	batch = TAILQ_HEAD_INITIALIZER(batch);
+static struct event		*batch_ev;
 static size_t			nopen_total;
 static struct wire_w		wbuf;
 
@@ -93,6 +103,8 @@ incoming_end(struct smtpd_peer *p, struct incoming *in, int discard)
 {
 	if (discard)
 		queue_discard(in->env.qid);
+	if (in->batched)
+		TAILQ_REMOVE(&batch, in, batch_entry);
 	TAILQ_REMOVE(&p->open, in, entry);
 	p->nopen--;
 	nopen_total--;
@@ -167,6 +179,7 @@ smtpd_open(struct smtpd_peer *p, struct ipc_msg *m)
 		return;
 	}
 	in->id = id;
+	in->peer = p;
 	TAILQ_INSERT_TAIL(&p->open, in, entry);
 	p->nopen++;
 	nopen_total++;
@@ -289,7 +302,7 @@ smtpd_commit(struct smtpd_peer *p, struct ipc_msg *m)
 	struct incoming	*in;
 	struct envelope	 env;
 	struct wire_r	 r;
-	char		 qid[QM_QID_MAX + 1], why[128];
+	char		 qid[QM_QID_MAX + 1];
 	uint32_t	 id, nrcpt;
 
 	envelope_init(&env);
@@ -316,10 +329,44 @@ smtpd_commit(struct smtpd_peer *p, struct ipc_msg *m)
 		smtpd_commit_fail(p, in, id, in->failed);
 	else if (nrcpt == 0 || nrcpt != in->nrcpt)
 		smtpd_commit_fail(p, in, id, "recipient count mismatch");
-	else if (queue_commit(&in->env, why, sizeof(why)) == -1)
-		smtpd_commit_fail(p, in, id, why);
-	else
-		smtpd_commit_ok(p, in, id);
+	else if (in->batched)
+		smtpd_commit_fail(p, in, id, "commit sent twice");
+	else {
+		in->batched = 1;
+		in->commit_id = id;
+		TAILQ_INSERT_TAIL(&batch, in, batch_entry);
+		if (!event_pending(batch_ev, EV_TIMEOUT, NULL))
+			event_active(batch_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	qmgr_idle_check();
+}
+
+static void
+smtpd_commit_batch(evutil_socket_t fd, short ev, void *arg)
+{
+	struct envelope	*envs[QMGR_COMMIT_BATCH];
+	struct incoming	*in, *v[QMGR_COMMIT_BATCH];
+	char		 why[QMGR_COMMIT_BATCH][128];
+	int		 rc[QMGR_COMMIT_BATCH];
+	size_t		 i, n = 0;
+
+	while ((in = TAILQ_FIRST(&batch)) != NULL && n < QMGR_COMMIT_BATCH) {
+		TAILQ_REMOVE(&batch, in, batch_entry);
+		in->batched = 0;
+		v[n] = in;
+		envs[n++] = &in->env;
+	}
+	queue_commit_batch(envs, n, rc, why, sizeof(why[0]));
+	for (i = 0; i < n; i++) {
+		if (rc[i] == 0)
+			smtpd_commit_ok(v[i]->peer, v[i], v[i]->commit_id);
+		else
+			smtpd_commit_fail(v[i]->peer, v[i], v[i]->commit_id,
+			    why[i]);
+	}
+	if (!TAILQ_EMPTY(&batch))
+		event_active(batch_ev, EV_TIMEOUT, 0);
 	qmgr_idle_check();
 }
 
@@ -405,6 +452,9 @@ smtpd_link_add(uint32_t id, int fd)
 		return;
 	}
 	TAILQ_INIT(&p->open);
+	if (batch_ev == NULL && (batch_ev = event_new(daemon_base, -1, 0,
+	    smtpd_commit_batch, NULL)) == NULL)
+		fatalx("commit batch event");
 	if ((p->link = link_add(PROC_SMTPD, id, fd, smtpd_rules,
 	    smtpd_dispatch, smtpd_gone)) == NULL) {
 		free(p);

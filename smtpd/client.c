@@ -269,7 +269,7 @@ client_fail_waiting(struct session *s, void *arg)
 		session_reply(s, "451 4.3.0 Error: queue unavailable, try "
 		    "again later");
 		session_reset(s);
-		session_set_timeout(s, daemon_cfg->command_timeout);
+		session_timeout_command(s);
 		session_resume(s);
 	}
 }

@@ -134,9 +134,16 @@ command_rcpt(struct session *s, struct smtp_cmd *c)
 	if (!command_rcpt_policy(s, c))
 		return;
 	memset(&s->pending, 0, sizeof(s->pending));
-	addr = (c->path.flags & ADDRESS_IS_POSTMASTER) ? "postmaster" :
-	    c->path.canon;
-	strlcpy(s->pending.addr, addr, sizeof(s->pending.addr));
+	/* RFC 5321 §4.5.1: <Postmaster> without a domain is ours */
+	if (c->path.flags & ADDRESS_IS_POSTMASTER) {
+		addr = daemon_cfg->local_domains.n > 0 ?
+		    daemon_cfg->local_domains.v[0] : daemon_cfg->hostname;
+		strlcpy(s->pending.addr, "postmaster@",
+		    sizeof(s->pending.addr));
+		strlcat(s->pending.addr, addr, sizeof(s->pending.addr));
+	} else
+		strlcpy(s->pending.addr, c->path.canon,
+		    sizeof(s->pending.addr));
 	/* kept as sent ("rfc822;" xtext): the DSN returns it verbatim */
 	if ((c->rcpt.has & SMTP_P_ORCPT) &&
 	    strlen(c->rcpt.orcpt_type_name) + 1 + strlen(c->rcpt.orcpt_raw) <
@@ -239,6 +246,7 @@ command_bdat(struct session *s, struct smtp_cmd *c)
 		return;
 	}
 	s->state = S_BDAT;
+	session_timeout_data(s);
 }
 
 /* qmgr gave us a file: DATA may start, or the first BDAT chunk. */
@@ -251,10 +259,11 @@ command_data_start(struct session *s)
 	}
 	if (s->bdat_used) {
 		s->state = S_BDAT;
+		session_timeout_data(s);
 		return;
 	}
 	s->state = S_DATA;
-	session_set_timeout(s, daemon_cfg->data_timeout);
+	session_timeout_data(s);
 	session_reply(s, "354 End data with <CR><LF>.<CR><LF>");
 }
 

@@ -113,7 +113,13 @@ data_received(struct session *s)
 int
 data_begin(struct session *s)
 {
+	uint64_t	chunk_left = s->data.chunk_left;
+	int		last_chunk = s->data.last_chunk;
+
+	/* the first BDAT's chunk size came before the queue file did */
 	memset(&s->data, 0, sizeof(s->data));
+	s->data.chunk_left = chunk_left;
+	s->data.last_chunk = last_chunk;
 	if ((s->data.buf = malloc(SESSION_DATA_BUF)) == NULL)
 		return -1;
 	s->data.st = ST_LS;
@@ -243,6 +249,7 @@ data_consume_bdat(struct session *s, struct evbuffer *in)
 	if (!s->data.last_chunk) {
 		session_reply(s, "250 2.0.0 Ok: chunk received");
 		s->state = S_BDAT_WAIT;
+		session_timeout_command(s);
 		return 1;
 	}
 	if (s->data.prev_cr)
@@ -278,7 +285,7 @@ data_refuse(struct session *s, int code, const char *enh, const char *text,
 	    "reason=\"%s\"", s->addr, s->qid, s->sender.canon, enh, why);
 	client_qmgr_abort(s);
 	session_reset(s);
-	session_set_timeout(s, daemon_cfg->command_timeout);
+	session_timeout_command(s);
 	session_error(s, code, enh, text);
 }
 
@@ -324,5 +331,5 @@ data_commit_answer(struct session *s, int ok, const char *text)
 	s->messages++;
 	s->qid[0] = '\0';	/* committed: nothing to abort */
 	session_reset(s);
-	session_set_timeout(s, daemon_cfg->command_timeout);
+	session_timeout_command(s);
 }

@@ -114,11 +114,40 @@ session_error(struct session *s, int code, const char *enh, const char *text)
 }
 
 void
-session_set_timeout(struct session *s, unsigned seconds)
+session_timeout_command(struct session *s)
 {
-	struct timeval	tv = { (time_t)seconds, 0 };
+	struct timeval	tv = { (time_t)daemon_cfg->command_timeout, 0 };
 
+	bufferevent_set_timeouts(s->bev, NULL, &tv);
+	evtimer_add(s->cmd_timer, &tv);
+}
+
+void
+session_timeout_data(struct session *s)
+{
+	struct timeval	tv = { (time_t)daemon_cfg->data_timeout, 0 };
+
+	evtimer_del(s->cmd_timer);
 	bufferevent_set_timeouts(s->bev, &tv, &tv);
+}
+
+static void
+session_timed_out(struct session *s)
+{
+	session_reply(s, "421 4.4.2 %s Error: timeout exceeded",
+	    daemon_cfg->hostname);
+	session_close(s, "timeout");
+	/* the client may not read: do not wait for it for long */
+	bufferevent_enable(s->bev, EV_WRITE);
+}
+
+static void
+session_cmd_timer_cb(evutil_socket_t fd, short ev, void *arg)
+{
+	struct session	*s = arg;
+
+	if (s->state != S_CLOSING)
+		session_timed_out(s);
 }
 
 static unsigned
@@ -234,7 +263,11 @@ session_new(int fd, struct sockaddr *sa, socklen_t salen, int kind)
 	}
 	s->bev = bufferevent_socket_new(daemon_base, fd,
 	    BEV_OPT_CLOSE_ON_FREE);
-	if (s->bev == NULL || (c = client_count_get(s->addr, 1)) == NULL) {
+	s->cmd_timer = evtimer_new(daemon_base, session_cmd_timer_cb, s);
+	if (s->bev == NULL || s->cmd_timer == NULL ||
+	    (c = client_count_get(s->addr, 1)) == NULL) {
+		if (s->cmd_timer != NULL)
+			event_free(s->cmd_timer);
 		if (s->bev != NULL)
 			bufferevent_free(s->bev);
 		else
@@ -257,7 +290,7 @@ session_new(int fd, struct sockaddr *sa, socklen_t salen, int kind)
 	    session_event_cb, s);
 	/* no buffer growth: stop reading once a line's worth is waiting */
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_LINE_MAX + 2);
-	session_set_timeout(s, daemon_cfg->command_timeout);
+	session_timeout_command(s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
 	log_info("client=%s action=connect", s->addr);
 	session_reply(s, "220 %s ESMTP Bulwark", daemon_cfg->hostname);
@@ -266,10 +299,10 @@ session_new(int fd, struct sockaddr *sa, socklen_t salen, int kind)
 static void
 session_free(struct session *s)
 {
-	client_qmgr_abort(s);
 	session_reset(s);
 	client_count_release(s->addr);
 	RB_REMOVE(session_tree, &sessions, s);
+	event_free(s->cmd_timer);
 	bufferevent_free(s->bev);
 	free(s);
 	nsessions--;
@@ -296,10 +329,7 @@ session_close(struct session *s, const char *reason)
 void
 session_reset(struct session *s)
 {
-	if (s->msgfd != -1) {
-		close(s->msgfd);
-		s->msgfd = -1;
-	}
+	client_qmgr_abort(s);	/* an uncommitted queue file goes back */
 	free(s->rcpts);
 	s->rcpts = NULL;
 	s->nrcpts = s->rcpts_cap = 0;
@@ -361,6 +391,18 @@ session_next_line(struct session *s, struct evbuffer *in, char *line,
 	}
 }
 
+/* How long this command line may be (without its CRLF). */
+static size_t
+session_line_limit(const char *line, size_t len)
+{
+	if (len >= 5 && strncasecmp(line, "AUTH ", 5) == 0)
+		return SESSION_LINE_MAX;
+	if (len >= 5 && (strncasecmp(line, "MAIL ", 5) == 0 ||
+	    strncasecmp(line, "RCPT ", 5) == 0))
+		return SESSION_MAILRCPT_MAX;
+	return SESSION_CMD_MAX - 2;
+}
+
 /* Work through the input until it is empty, a request to another daemon
  * is pending, or the session ends. Pipelined commands wait their turn. */
 void
@@ -388,7 +430,14 @@ session_resume(struct session *s)
 		}
 		if (!session_next_line(s, in, line, &len))
 			break;
+		if (len > session_line_limit(line, len)) {
+			session_error(s, 500, "5.5.2", "Error: line too long");
+			continue;
+		}
 		command_line(s, line, len);
+		if (s->state != S_CLOSING && s->state != S_DATA &&
+		    s->state != S_BDAT)
+			session_timeout_command(s);
 	}
 }
 
@@ -418,11 +467,7 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 			session_free(s);
 			return;
 		}
-		session_reply(s, "421 4.4.2 %s Error: timeout exceeded",
-		    daemon_cfg->hostname);
-		session_close(s, "timeout");
-		/* the client may not read: do not wait for it for long */
-		bufferevent_enable(s->bev, EV_WRITE);
+		session_timed_out(s);
 		return;
 	}
 	if (s->state != S_CLOSING)

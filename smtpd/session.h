@@ -22,6 +22,10 @@ struct bufferevent;
  * (RFC 4954 §4: 12288 octets). */
 #define SESSION_LINE_MAX	12288
 #define SESSION_NONTX_MAX	100	/* commands without a transaction */
+/* RFC 5321 §4.5.3.1.4 is 512 with CRLF; MAIL and RCPT grow with
+ * SIZE, DSN (RFC 3461 §5: ORCPT 500, ENVID 100) and SMTPUTF8. */
+#define SESSION_CMD_MAX		512
+#define SESSION_MAILRCPT_MAX	2048
 #define SESSION_DATA_BUF	(64 * 1024)
 
 enum session_state {
@@ -67,6 +71,7 @@ struct session {
 	uint32_t		 id;
 	int			 fd;
 	struct bufferevent	*bev;
+	struct event		*cmd_timer;	/* a whole command's deadline */
 	struct sockaddr_storage	 ss;
 	char			 addr[64];	/* client address, text */
 	int			 listener_kind;
@@ -106,7 +111,11 @@ void		 session_error(struct session *, int code, const char *enh,
 void		 session_close(struct session *, const char *reason);
 void		 session_resume(struct session *);
 void		 session_reset(struct session *);
-void		 session_set_timeout(struct session *, unsigned seconds);
+/* Command phase: a whole command line must arrive within
+ * command-timeout, however slowly it trickles. Data phase: each read
+ * must come within data-timeout (RFC 5321 §4.5.3.2). */
+void		 session_timeout_command(struct session *);
+void		 session_timeout_data(struct session *);
 struct session	*session_by_id(uint32_t);
 void		 session_each(void (*)(struct session *, void *), void *);
 
