@@ -79,6 +79,7 @@ static int	kw_maildir(struct parser *, char **);
 static int	kw_mbox_path(struct parser *, char **);
 static int	kw_delimiter(struct parser *, char **);
 static int	kw_milter(struct parser *, char **);
+static int	kw_user(struct parser *, char **);
 
 #define OFF(field)	offsetof(struct config, field)
 
@@ -130,6 +131,14 @@ static const struct keyword keywords[] = {
 	{ "maildir",		kw_maildir,	1, 1,  0, OFF(maildir), 0, 0 },
 	{ "mbox-path",		kw_mbox_path,	1, 1,  0, OFF(mbox_path), 0, 0 },
 	{ "recipient-delimiter", kw_delimiter,	1, 1,  0, 0, 0, 0 },
+	{ "maildir-detail-folders", kw_switch,	1, 1,  0,
+	    OFF(maildir_detail_folders), 0, 0 },
+	{ "allow-commands",	kw_switch,	1, 1,  0,
+	    OFF(allow_commands), 0, 0 },
+	{ "allow-files",	kw_switch,	1, 1,  0,
+	    OFF(allow_files), 0, 0 },
+	{ "virtual-user",	kw_user,	1, 1,  0,
+	    OFF(virtual_user), 0, 0 },
 	{ "milter",		kw_milter,	1, 1,  1, 0, 0, 0 },
 };
 
@@ -866,6 +875,28 @@ kw_delimiter(struct parser *p, char **argv)
 	return 0;
 }
 
+/* A system user's name as useradd takes it: letters, digits, '_', '-'
+ * and '.', not starting with '-' or '.'; looked up by lookup at run time,
+ * where root is refused. */
+static int
+kw_user(struct parser *p, char **argv)
+{
+	const char	*s = argv[0];
+	size_t		 len = strlen(s);
+
+	if (len == 0 || len > 32 || s[0] == '-' || s[0] == '.' ||
+	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789_-.") != len) {
+		perr(p, "bad user name \"%s\" for \"%s\"", s, p->kw->name);
+		return -1;
+	}
+	if (strcmp(s, "root") == 0) {
+		perr(p, "\"%s\" may not be root", p->kw->name);
+		return -1;
+	}
+	return set_string(p, FIELD(p, char *), s);
+}
+
 /* "inet:HOST:PORT" (HOST an IPv4 address or a name) or
  * "inet6:[ADDR]:PORT". */
 static int
@@ -1179,6 +1210,8 @@ config_new(const char *name)
 	cf->bare_lf = BARE_LF_REJECT;
 	cf->delivery_format = DELIVERY_MAILDIR;
 	cf->recipient_delimiter = '+';
+	cf->allow_commands = 1;
+	cf->allow_files = 1;
 	if ((cf->path = strdup(name)) == NULL ||
 	    (cf->spool_dir = strdup("/var/spool/bulwark")) == NULL ||
 	    (cf->maildir = strdup("Maildir")) == NULL ||
@@ -1385,6 +1418,7 @@ config_free(struct config *cf)
 	free(cf->credentials_table);
 	free(cf->maildir);
 	free(cf->mbox_path);
+	free(cf->virtual_user);
 	strlist_free(&cf->milters);
 	free(cf);
 }

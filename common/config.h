@@ -89,6 +89,10 @@ struct config {
 	char			*maildir;	/* relative to home, "Maildir" */
 	char			*mbox_path;	/* "%u" is the user: /var/mail/%u */
 	char			 recipient_delimiter;	/* '+' or 0 for none */
+	int			 maildir_detail_folders; /* +detail: .detail */
+	int			 allow_commands; /* |command in aliases */
+	int			 allow_files;	/* /file in aliases */
+	char			*virtual_user;	/* writes virtual Maildirs */
 
 	struct cfg_strlist	 milters;	/* "unix:/path", "inet:host:port" */
 

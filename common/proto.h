@@ -42,6 +42,13 @@ enum {
 	LK_USER,		/* u32 id, str local part */
 	LK_USER_REPLY,		/* u32 id, u32 status, u32 uid, u32 gid,
 				   str user, str home */
+	LK_EXPAND,		/* u32 id, str address: what does it
+				   expand to (aliases, virtual, users)? */
+	LK_EXPAND_REPLY,	/* u32 id, u32 status, str dsn, str text,
+				   u32 count, then count times: u32 kind
+				   (LKD_*), u32 uid, u32 gid, str user,
+				   str home, str detail, str arg; no
+				   destinations unless status is LK_OK */
 };
 
 #define LK_F_TRUSTED	0x1	/* client is in trusted-networks */
@@ -53,6 +60,19 @@ enum lk_status {
 	LK_RELAY_DENIED,	/* 554 5.7.1 */
 	LK_TEMPFAIL,		/* 451 4.3.0 */
 	LK_BAD_ADDRESS,		/* 553 5.1.3 */
+	LK_PERMFAIL,		/* 5.x.x as the reply's dsn says (a loop) */
+};
+
+/* The destinations of an LK_EXPAND_REPLY. uid, gid, user and home are
+ * whose rights the delivery runs with; arg is what the kind says. */
+enum lk_dest_kind {
+	LKD_USER,		/* the user's mailbox; detail: +detail */
+	LKD_FILE,		/* arg: /path (append), or /path/ (Maildir) */
+	LKD_PIPE,		/* arg: the command for /bin/sh -c */
+	LKD_MAILDIR,		/* arg: /path/ of a virtual Maildir */
+	LKD_FORWARD,		/* arg: a non-local address */
+	LKD_NOUSER,		/* arg: a name that is no one (5.1.1) */
+	LKD_KIND_MAX,
 };
 
 /* smtpd -> qmgr and back: the only way a message enters the queue.

@@ -1,9 +1,10 @@
 /*
- * child.c: one delivery in a process of its own. Still root, it may only
- * create a missing mbox in a trusted spool (see mbox_create_as_root);
- * then it becomes the recipient (groups, gid, uid) before it opens
- * anything of theirs, checks for a mail loop, writes the mailbox, and
- * reports to its parent through a pipe in one write.
+ * child.c: one destination in a process of its own. Still root, it may
+ * only create a missing mbox in a trusted spool (see mbox_create_as_root);
+ * then it becomes the destination's user (groups, gid, uid) before it
+ * opens anything of theirs, checks for a mail loop, writes the mailbox,
+ * file or Maildir or runs the command, and reports to its parent
+ * through a pipe in one write.
  */
 #include <sys/prctl.h>
 #include <sys/stat.h>
@@ -112,11 +113,23 @@ child_become(const struct local_user *u, struct local_result *res)
 	return 0;
 }
 
+/* +detail as a Maildir++ folder name: letters, digits, '-' and '_'. */
+static int
+child_folder_ok(const char *detail)
+{
+	size_t	len = strlen(detail);
+
+	return len > 0 && len <= LOCAL_FOLDER_MAX && strspn(detail,
+	    "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
+	    "0123456789-_") == len;
+}
+
+/* The user's own mailbox: Maildir (or its .detail folder) or mbox. */
 static void
-child_deliver(const struct delivery *d, const struct config *cfg,
+child_mailbox(const struct local_dest *t, const struct config *cfg,
     const struct local_env *env, struct local_result *res)
 {
-	const struct local_user	*u = &d->dest.user;
+	const struct local_user	*u = &t->user;
 	char			 path[PATH_MAX];
 	int			 mbox;
 
@@ -127,10 +140,15 @@ child_deliver(const struct delivery *d, const struct config *cfg,
 		    "too long", u->name);
 		return;
 	}
+	if (!mbox && cfg->maildir_detail_folders && child_folder_ok(t->detail))
+		(void)snprintf(path, sizeof(path), "%s/.%s", cfg->maildir,
+		    t->detail);
+	else if (!mbox)
+		strlcpy(path, cfg->maildir, sizeof(path));
 	if (mbox)
 		strlcpy(res->mailbox, path, sizeof(res->mailbox));
 	else
-		mailbox_name(res, "%s/%s", u->home, cfg->maildir);
+		mailbox_name(res, "%s/%s", u->home, path);
 	if (mbox && u->uid != 0)
 		mbox_create_as_root(path, u->uid, u->gid);
 	if (child_become(u, res) == -1 || mailbox_check_loop(env, res) == -1)
@@ -138,7 +156,60 @@ child_deliver(const struct delivery *d, const struct config *cfg,
 	if (mbox)
 		(void)mbox_deliver(path, u->uid, env, res);
 	else
-		(void)maildir_deliver(u->home, cfg->maildir, env, res);
+		(void)maildir_deliver(u->home, path, env, res);
+}
+
+/* A Maildir named by its path ("/var/mail/vhosts/d/u/"): the first
+ * component is the "home" it is opened from, the rest is made as
+ * needed (as the user). */
+static void
+child_maildir_at(const char *arg, const struct local_env *env,
+    struct local_result *res)
+{
+	char	path[PATH_MAX], *rest;
+	size_t	len;
+
+	if ((len = strlcpy(path, arg, sizeof(path))) >= sizeof(path) ||
+	    len < 2) {
+		mailbox_result(res, DL_TEMPFAIL, "4.3.5", "bad maildir %s",
+		    arg);
+		return;
+	}
+	while (len > 1 && path[len - 1] == '/')
+		path[--len] = '\0';
+	if ((rest = strchr(path + 1, '/')) == NULL)
+		(void)maildir_deliver("/", path + 1, env, res);
+	else {
+		*rest++ = '\0';
+		(void)maildir_deliver(path, rest, env, res);
+	}
+}
+
+static void
+child_deliver(const struct delivery *d, const struct config *cfg,
+    const struct local_env *env, struct local_result *res)
+{
+	const struct local_dest	*t = &d->dests[d->cur];
+	size_t			 len = strlen(t->arg);
+
+	if (t->kind == DEST_MAILBOX) {
+		child_mailbox(t, cfg, env, res);
+		return;
+	}
+	strlcpy(res->mailbox, t->kind == DEST_PIPE ? "command" : t->arg,
+	    sizeof(res->mailbox));
+	if (child_become(&t->user, res) == -1 ||
+	    mailbox_check_loop(env, res) == -1)
+		return;
+	if (t->kind == DEST_PIPE)
+		(void)pipe_deliver(t->arg, &t->user, d->rcpt, env, res);
+	else if (t->kind == DEST_MAILDIR ||
+	    (t->kind == DEST_FILE && len > 0 && t->arg[len - 1] == '/'))
+		child_maildir_at(t->arg, env, res);
+	else if (t->kind == DEST_FILE)
+		(void)mbox_deliver(t->arg, t->user.uid, env, res);
+	else
+		mailbox_result(res, DL_TEMPFAIL, "4.3.0", "nothing to do");
 }
 
 void

@@ -1,6 +1,7 @@
 /*
- * deliver.c: the parent's side of the delivery children. At most
- * LOCAL_MAX_CHILDREN run at once and the rest wait in order; each child
+ * deliver.c: the parent's side of the delivery children, one for each
+ * destination of a delivery in turn. At most LOCAL_MAX_CHILDREN run at
+ * once and the rest wait in order; each child
  * is reaped on SIGCHLD, its result read from its pipe and checked, and a
  * child that overstays gets SIGTERM, then SIGKILL. No result: tempfail.
  */
@@ -50,7 +51,7 @@ deliver_fail(struct delivery *d, const char *dsn, const char *text)
 	res.status = DL_TEMPFAIL;
 	strlcpy(res.dsn, dsn, sizeof(res.dsn));
 	strlcpy(res.text, text, sizeof(res.text));
-	local_done(d, &res);
+	local_dest_done(d, &res);
 }
 
 static int
@@ -212,7 +213,7 @@ deliver_reaped(struct delivery *d, int status)
 	close(d->pipefd);
 	d->pipefd = -1;
 	d->pid = -1;
-	local_done(d, &res);
+	local_dest_done(d, &res);
 }
 
 static void

@@ -2,13 +2,16 @@
  * local.c: bulwark-local, the local delivery agent. It keeps root only to
  * fork one child per delivery that becomes the recipient before it opens
  * anything of the recipient's. This file is its conversation with qmgr:
- * take DL_DELIVER, resolve, deliver, log one line, answer DL_RESULT.
+ * take DL_DELIVER, resolve, deliver to each destination the recipient
+ * expands to (one log line each), and answer one DL_RESULT.
  */
 #include <sys/stat.h>
 
 #include <fcntl.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <unistd.h>
 
 #include <event2/event.h>
@@ -22,8 +25,7 @@
 
 #define DL_DELIVER_MIN	(4 + 4 * 4)
 #define DL_DELIVER_MAX	(DL_DELIVER_MIN + QM_QID_MAX + 3 * QM_ADDR_MAX)
-#define LK_REPLY_MIN	(4 * 4 + 2 * 4)
-#define LK_REPLY_MAX	(LK_REPLY_MIN + LOCAL_NAME_MAX + PATH_MAX)
+#define LK_REPLY_MIN	(5 * 4)		/* id, status, dsn, text, count */
 
 static const struct ipc_rule local_qmgr_rules[] = {
 	{ DL_DELIVER, DL_DELIVER_MIN, DL_DELIVER_MAX, IPC_FD_REQUIRED },
@@ -31,7 +33,7 @@ static const struct ipc_rule local_qmgr_rules[] = {
 };
 
 static const struct ipc_rule local_lookup_rules[] = {
-	{ LK_USER_REPLY, LK_REPLY_MIN, LK_REPLY_MAX, IPC_FD_NONE },
+	{ LK_EXPAND_REPLY, LK_REPLY_MIN, IPC_MAX_PAYLOAD, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
 
@@ -39,15 +41,59 @@ static TAILQ_HEAD(, delivery)	deliveries = TAILQ_HEAD_INITIALIZER(deliveries);
 static unsigned			ndeliveries;
 static int			retiring;
 
-static void
-local_log(const struct delivery *d, const struct local_result *res)
+static const char *
+local_word(uint32_t status)
 {
 	static const char *const	words[] = { "sent", "deferred",
 					    "bounced" };
 
+	return status <= DL_PERMFAIL ? words[status] : "?";
+}
+
+static void
+local_log(const struct delivery *d, const struct local_result *res)
+{
 	log_info("qid=%s to=<%s> status=%s dsn=%s mailbox=%s%s%s%s", d->qid,
-	    d->rcpt, res->status <= DL_PERMFAIL ? words[res->status] : "?",
+	    d->rcpt, local_word(res->status), res->dsn,
+	    res->mailbox[0] != '\0' ? res->mailbox : "-",
+	    res->status == DL_OK ? "" : " (", res->status == DL_OK ? "" :
+	    res->text, res->status == DL_OK ? "" : ")");
+}
+
+/* The recipient's own mailbox: user@..., or user+detail@... */
+static int
+local_is_own(const struct delivery *d, const struct local_dest *t)
+{
+	size_t	len = strlen(t->user.name);
+
+	if (t->kind != DEST_MAILBOX ||
+	    strncasecmp(d->rcpt, t->user.name, len) != 0)
+		return 0;
+	return d->rcpt[len] == '@' || (d->rcpt[len] != '\0' &&
+	    d->rcpt[len] == daemon_cfg->recipient_delimiter);
+}
+
+/* One line per destination: as local_log, and what the destination
+ * was when the recipient expanded to something else than its user. */
+static void
+local_log_dest(const struct delivery *d, const struct local_dest *t,
+    const struct local_result *res)
+{
+	static const char *const	kinds[] = { "user", "maildir", "file",
+					    "command", "forward", "unknown" };
+	const char			*what;
+
+	if (d->ndests == 1 && local_is_own(d, t)) {
+		local_log(d, res);
+		return;
+	}
+	what = t->kind == DEST_MAILBOX ? t->user.name : t->arg;
+	log_info("qid=%s to=<%s> status=%s dsn=%s mailbox=%s dest=%s:%.80s%s%s "
+	    "as=%s%s%s%s", d->qid, d->rcpt, local_word(res->status),
 	    res->dsn, res->mailbox[0] != '\0' ? res->mailbox : "-",
+	    kinds[t->kind], what,
+	    t->detail[0] != '\0' ? "+" : "", t->detail,
+	    t->user.name[0] != '\0' ? t->user.name : "-",
 	    res->status == DL_OK ? "" : " (", res->status == DL_OK ? "" :
 	    res->text, res->status == DL_OK ? "" : ")");
 }
@@ -85,6 +131,7 @@ local_free(struct delivery *d)
 		close(d->msgfd);
 	if (d->timer != NULL)
 		event_free(d->timer);
+	free(d->dests);
 	free(d);
 	if (retiring && ndeliveries == 0) {
 		log_info("retired: every delivery answered");
@@ -100,20 +147,111 @@ local_done(struct delivery *d, const struct local_result *res)
 	local_free(d);
 }
 
-void
-local_resolved(struct delivery *d)
+/* The answer for a recipient with several destinations: deferred if
+ * any was (a retry then delivers again to those that succeeded),
+ * bounced only if all were, else sent (the bounced ones are logged). */
+static void
+local_finish(struct delivery *d)
 {
 	struct local_result	res;
 
-	if (d->dest.user.uid == 0) {
-		memset(&res, 0, sizeof(res));
-		res.status = DL_PERMFAIL;
-		strlcpy(res.dsn, "5.7.1", sizeof(res.dsn));
-		strlcpy(res.text, "will not deliver as root", sizeof(res.text));
-		local_done(d, &res);
-		return;
+	memset(&res, 0, sizeof(res));
+	if (d->ndests == 1)
+		res = d->last;		/* its own answer, as it was */
+	else if (d->ntemp > 0) {
+		res = d->temp;
+		if (d->nok > 0)
+			mailbox_result(&res, DL_TEMPFAIL, d->temp.dsn, "%s (%u "
+			    "of %zu destinations delivered)", d->temp.text,
+			    d->nok, d->ndests);
+	} else if (d->nok == 0)
+		res = d->perm;
+	else {
+		mailbox_result(&res, DL_OK, "2.0.0", "delivered to %u of %zu "
+		    "destinations", d->nok, d->ndests);
+		if (d->nperm > 0)
+			log_warnx("qid=%s to=<%s>: %u of %zu destinations "
+			    "bounced; the sender is not told", d->qid,
+			    d->rcpt, d->nperm, d->ndests);
 	}
-	deliver_start(d);
+	if (d->ndests > 1)
+		log_info("qid=%s to=<%s> status=%s dsn=%s destinations=%zu "
+		    "sent=%u deferred=%u bounced=%u", d->qid, d->rcpt,
+		    local_word(res.status), res.dsn, d->ndests, d->nok,
+		    d->ntemp, d->nperm);
+	local_answer(d, &res);
+	local_free(d);
+}
+
+/* A result that needs no child; 0 if the destination needs one. */
+static int
+local_immediate(const struct local_dest *t, struct local_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	if (t->kind == DEST_NOUSER)
+		mailbox_result(res, DL_PERMFAIL, "5.1.1", "no such user: %s",
+		    t->arg);
+	else if (t->kind == DEST_FORWARD)
+		mailbox_result(res, DL_TEMPFAIL, "4.3.5", "forwarding to <%s> "
+		    "is not supported yet", t->arg);
+	else if (t->user.uid == 0)
+		mailbox_result(res, DL_PERMFAIL, "5.7.1",
+		    "will not deliver as root");
+	else if (t->kind == DEST_PIPE && !daemon_cfg->allow_commands)
+		mailbox_result(res, DL_PERMFAIL, "5.7.1", "delivery to "
+		    "commands is disabled (allow-commands)");
+	else if (t->kind == DEST_FILE && strcmp(t->arg, "/dev/null") == 0)
+		mailbox_result(res, DL_OK, "2.0.0", "discarded (/dev/null)");
+	else if (t->kind == DEST_FILE && !daemon_cfg->allow_files)
+		mailbox_result(res, DL_PERMFAIL, "5.7.1", "delivery to "
+		    "files is disabled (allow-files)");
+	else
+		return 0;
+	return 1;
+}
+
+static void
+local_record(struct delivery *d, const struct local_result *res)
+{
+	local_log_dest(d, &d->dests[d->cur], res);
+	d->last = *res;
+	if (res->status == DL_OK)
+		d->nok++;
+	else if (res->status == DL_TEMPFAIL && d->ntemp++ == 0)
+		d->temp = *res;
+	else if (res->status == DL_PERMFAIL && d->nperm++ == 0)
+		d->perm = *res;
+	d->cur++;
+}
+
+/* Delivers the destinations from d->cur on, each in turn; those that
+ * need a child go to deliver.c, which comes back to local_dest_done. */
+static void
+local_next(struct delivery *d)
+{
+	struct local_result	res;
+
+	while (d->cur < d->ndests &&
+	    local_immediate(&d->dests[d->cur], &res))
+		local_record(d, &res);
+	if (d->cur < d->ndests)
+		deliver_start(d);
+	else
+		local_finish(d);
+}
+
+void
+local_dest_done(struct delivery *d, const struct local_result *res)
+{
+	local_record(d, res);
+	local_next(d);
+}
+
+void
+local_resolved(struct delivery *d)
+{
+	d->cur = 0;
+	local_next(d);
 }
 
 /* No control characters: they would forge header or log lines. */
@@ -230,7 +368,7 @@ local_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	case DL_DELIVER:
 		local_deliver(l, m);
 		break;
-	case LK_USER_REPLY:
+	case LK_EXPAND_REPLY:
 		resolve_reply(l, m);
 		break;
 	}

@@ -1,8 +1,8 @@
 /*
  * local.h: the parts of bulwark-local and how they meet. local.c talks to
- * qmgr; resolve.c turns a recipient into a mailbox owner through lookup;
- * deliver.c runs one child per delivery; child.c is that child, which
- * becomes the owner and writes through maildir.c or mbox.c.
+ * qmgr; resolve.c asks lookup what a recipient expands to; deliver.c runs
+ * one child per destination; child.c is that child, which becomes the
+ * owner and writes through maildir.c, mbox.c or pipe.c.
  */
 #ifndef BULWARK_LOCAL_H
 #define BULWARK_LOCAL_H
@@ -28,7 +28,17 @@
 #define MBOX_LOCK_WAIT		60	/* s to wait for the mailbox locks */
 #define MBOX_DOTLOCK_STALE	300	/* s after which a dotlock is stale */
 
+#define LOCAL_MAX_DESTS		1000	/* destinations of one recipient
+					   (lookup's EXPAND_MAX_DESTS) */
+#define LOCAL_PIPE_TIMEOUT	300	/* s a command may run; below
+					   LOCAL_CHILD_TIMEOUT */
+#define LOCAL_PIPE_OUTPUT_MAX	8192	/* bytes of its output kept */
+#define LOCAL_PIPE_PATH		"/usr/bin:/bin"
+
 #define LOCAL_NAME_MAX		256	/* user name */
+#define LOCAL_DETAIL_MAX	128	/* +detail */
+#define LOCAL_FOLDER_MAX	64	/* +detail as a Maildir folder */
+#define LOCAL_ARG_MAX		1024	/* a path, command or address */
 #define LOCAL_DSN_MAX		16
 #define LOCAL_TEXT_MAX		256
 #define LOCAL_MAILBOX_MAX	1024	/* path shown in the log */
@@ -49,16 +59,23 @@ struct local_user {
 	char	home[PATH_MAX];
 };
 
-/* Where a recipient's mail goes once resolved. Only the user's mailbox
- * for now; aliases and .forward will add files, pipes and addresses,
- * each written with the rights of the user named here. */
+/* Where a recipient's mail goes once lookup expanded it (aliases,
+ * virtual entries; .forward will add its own later, see resolve.c): one
+ * or more of these, each written with the rights of the user named. */
 enum local_dest_kind {
-	DEST_MAILBOX,
+	DEST_MAILBOX,		/* the user's mailbox; detail: +detail */
+	DEST_MAILDIR,		/* arg: /path/ of a virtual Maildir */
+	DEST_FILE,		/* arg: /path appended, /path/ a Maildir */
+	DEST_PIPE,		/* arg: a command for /bin/sh -c */
+	DEST_FORWARD,		/* arg: a non-local address (not yet) */
+	DEST_NOUSER,		/* arg: a name in a list that is no one */
 };
 
 struct local_dest {
 	enum local_dest_kind	kind;
 	struct local_user	user;
+	char			detail[LOCAL_DETAIL_MAX];
+	char			arg[LOCAL_ARG_MAX];
 };
 
 enum delivery_state {
@@ -85,7 +102,13 @@ struct delivery {
 	char			 rcpt[QM_ADDR_MAX + 1];
 	char			 orcpt[QM_ADDR_MAX + 1];
 	char			 dtrcpt[QM_ADDR_MAX + 1]; /* Delivered-To */
-	struct local_dest	 dest;
+	struct local_dest	*dests;		/* resolve.c: from lookup */
+	size_t			 ndests;
+	size_t			 cur;		/* the one being delivered */
+	unsigned		 nok, ntemp, nperm;
+	struct local_result	 temp;		/* the first deferral */
+	struct local_result	 perm;		/* the first bounce */
+	struct local_result	 last;
 	struct event		*timer;		/* of the state's module */
 	uint32_t		 lk_id;		/* resolve.c: query id */
 	uint32_t		 lk_link;	/* resolve.c: link asked */
@@ -102,9 +125,12 @@ struct local_env {
 	uint32_t	 seq;
 };
 
-/* local.c */
+/* local.c: local_done answers for the whole recipient at once (it was
+ * refused, or lookup failed); local_resolved starts on d->dests, and
+ * local_dest_done takes the result of the one being delivered. */
 void	local_resolved(struct delivery *);
 void	local_done(struct delivery *, const struct local_result *);
+void	local_dest_done(struct delivery *, const struct local_result *);
 
 /* resolve.c */
 void	resolve_start(struct delivery *);
@@ -117,8 +143,15 @@ int	deliver_init(void);
 void	deliver_start(struct delivery *);
 void	deliver_cancel(struct delivery *);
 
-/* child.c: runs in the forked child and never returns */
+/* child.c: runs in the forked child and never returns; it delivers
+ * d->dests[d->cur] */
 void	child_main(const struct delivery *, const struct config *,
 	    int resfd) __attribute__((noreturn));
+
+/* pipe.c: in the child, as the user: runs command with the message on
+ * its stdin, a clean environment, a time limit and bounded output. */
+int	pipe_deliver(const char *command, const struct local_user *,
+	    const char *rcpt, const struct local_env *,
+	    struct local_result *);
 
 #endif

@@ -1,9 +1,10 @@
 /*
- * resolve.c: recipient to mailbox owner. The local part goes to lookup
- * (LK_USER), which strips +detail and lower-cases; its answer becomes
- * the delivery's destination. Aliases and .forward will slot in here,
- * between the recipient and the destination, leaving the writers alone.
+ * resolve.c: recipient to destinations. The address goes to lookup
+ * (LK_EXPAND), which expands aliases and virtual entries down to users,
+ * files, commands and addresses; each destination of the answer is
+ * checked like any input. .forward will hook in at resolve_reply.
  */
+#include <stdlib.h>
 #include <string.h>
 
 #include <event2/event.h>
@@ -44,17 +45,14 @@ resolve_cancel(struct delivery *d)
 	d->timer = NULL;
 }
 
-/* The local part of rcpt into local; the domain, or NULL if none. */
+/* The domain of rcpt, or NULL if none; the local part empty? */
 static const char *
-resolve_split(const char *rcpt, char *local, size_t len)
+resolve_domain(const char *rcpt, int *empty)
 {
-	char	*at;
+	const char	*at = strrchr(rcpt, '@');
 
-	strlcpy(local, rcpt, len);
-	if ((at = strrchr(local, '@')) == NULL)
-		return NULL;
-	*at = '\0';
-	return rcpt + (at - local) + 1;
+	*empty = at == rcpt || rcpt[0] == '\0';
+	return at != NULL ? at + 1 : NULL;
 }
 
 /* Asks the newest lookup link; -1 if there is none or it is full. */
@@ -63,19 +61,17 @@ resolve_ask(struct delivery *d)
 {
 	static struct wire_w	w;
 	struct link		*l;
-	char			 local[QM_ADDR_MAX + 1];
 
 	if ((l = link_get(PROC_LOOKUP)) == NULL)
 		return -1;
-	(void)resolve_split(d->rcpt, local, sizeof(local));
 	d->lk_id = ++next_query;
 	d->lk_link = l->id;
 	wire_w_init(&w);
 	wire_w_u32(&w, d->lk_id);
-	wire_w_str(&w, local);
+	wire_w_str(&w, d->rcpt);
 	if (w.err)
 		return -1;
-	return ipc_send(l->chan, LK_USER, w.buf, w.len, -1);
+	return ipc_send(l->chan, LK_EXPAND, w.buf, w.len, -1);
 }
 
 void
@@ -83,16 +79,14 @@ resolve_start(struct delivery *d)
 {
 	struct timeval	 tv = { LOCAL_LOOKUP_TIMEOUT, 0 };
 	const char	*domain;
-	char		 local[QM_ADDR_MAX + 1];
+	int		 empty;
 
-	domain = resolve_split(d->rcpt, local, sizeof(local));
-	if (local[0] == '\0')
+	domain = resolve_domain(d->rcpt, &empty);
+	if (empty)
 		resolve_finish(d, DL_PERMFAIL, "5.1.3", "empty local part");
 	else if (domain != NULL &&
-	    config_is_virtual_domain(daemon_cfg, domain))
-		resolve_finish(d, DL_TEMPFAIL, "4.3.0",
-		    "virtual domains are not delivered yet");
-	else if (domain != NULL && !config_is_local_domain(daemon_cfg, domain))
+	    !config_is_local_domain(daemon_cfg, domain) &&
+	    !config_is_virtual_domain(daemon_cfg, domain))
 		resolve_finish(d, DL_TEMPFAIL, "4.3.5",
 		    "not a local domain");
 	else if ((d->timer = evtimer_new(daemon_base, resolve_timeout,
@@ -118,71 +112,199 @@ resolve_timeout(evutil_socket_t fd, short what, void *arg)
 
 /* A name that can go into a path and an mbox-path's %u. */
 static int
-resolve_user_ok(const char *user, const char *home)
+resolve_user_ok(const struct local_user *u)
 {
 	const char	*c;
 
-	if (user[0] == '\0' || user[0] == '.' || home[0] != '/')
+	if (u->name[0] == '\0' || u->name[0] == '.' || u->home[0] != '/' ||
+	    u->uid == (uid_t)-1 || u->gid == (gid_t)-1)
 		return 0;
-	for (c = user; *c != '\0'; c++)
+	for (c = u->name; *c != '\0'; c++)
 		if (*c == '/' || (unsigned char)*c <= ' ' || *c == 0x7f)
 			return 0;
 	return 1;
 }
 
-static void
-resolve_user(struct delivery *d, uint32_t uid, uint32_t gid,
-    const char *user, const char *home)
+/* No control characters (a tab only where allowed). */
+static int
+resolve_text_ok(const char *s, int tab)
 {
-	if (!resolve_user_ok(user, home) || uid == (uint32_t)-1 ||
-	    gid == (uint32_t)-1) {
-		log_warnx("qid=%s: lookup gave an unusable user \"%s\"",
-		    d->qid, user);
-		resolve_finish(d, DL_TEMPFAIL, "4.3.0", "unusable user entry");
-		return;
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < ' ' && !(tab && *s == '\t')) ||
+		    *s == 0x7f)
+			return 0;
+	return 1;
+}
+
+/* An absolute path without "." or ".." components. */
+static int
+resolve_path_ok(const char *p)
+{
+	const char	*c;
+
+	if (p[0] != '/' || !resolve_text_ok(p, 0))
+		return 0;
+	for (c = p; (c = strchr(c, '/')) != NULL; c++)
+		if ((c[1] == '.' && (c[2] == '/' || c[2] == '\0')) ||
+		    (c[1] == '.' && c[2] == '.' && (c[3] == '/' ||
+		    c[3] == '\0')))
+			return 0;
+	return 1;
+}
+
+/* What lookup says is checked as any input. */
+static int
+resolve_dest_ok(const struct local_dest *t)
+{
+	size_t	len = strlen(t->arg);
+
+	if (!resolve_text_ok(t->detail, 0))
+		return 0;
+	switch (t->kind) {
+	case DEST_MAILBOX:
+		return resolve_user_ok(&t->user) && len == 0;
+	case DEST_MAILDIR:
+		return resolve_user_ok(&t->user) && resolve_path_ok(t->arg) &&
+		    t->arg[len - 1] == '/' && len > 1;
+	case DEST_FILE:
+		return resolve_user_ok(&t->user) && resolve_path_ok(t->arg) &&
+		    len > 1;
+	case DEST_PIPE:
+		return resolve_user_ok(&t->user) && len > 0 &&
+		    resolve_text_ok(t->arg, 1);
+	case DEST_FORWARD:
+		return strchr(t->arg, '@') != NULL &&
+		    resolve_text_ok(t->arg, 0);
+	case DEST_NOUSER:
+		return resolve_text_ok(t->arg, 0);
 	}
-	resolve_cancel(d);
-	d->dest.kind = DEST_MAILBOX;
-	d->dest.user.uid = (uid_t)uid;
-	d->dest.user.gid = (gid_t)gid;
-	strlcpy(d->dest.user.name, user, sizeof(d->dest.user.name));
-	strlcpy(d->dest.user.home, home, sizeof(d->dest.user.home));
-	local_resolved(d);
+	return 0;
+}
+
+static int
+resolve_kind(uint32_t lkd, enum local_dest_kind *kind)
+{
+	static const enum local_dest_kind map[LKD_KIND_MAX] = {
+		[LKD_USER] = DEST_MAILBOX,
+		[LKD_FILE] = DEST_FILE,
+		[LKD_PIPE] = DEST_PIPE,
+		[LKD_MAILDIR] = DEST_MAILDIR,
+		[LKD_FORWARD] = DEST_FORWARD,
+		[LKD_NOUSER] = DEST_NOUSER,
+	};
+
+	if (lkd >= LKD_KIND_MAX)
+		return -1;
+	*kind = map[lkd];
+	return 0;
+}
+
+/* n destinations from the reply; NULL (and the error flag) if any is
+ * malformed. */
+static struct local_dest *
+resolve_read_dests(struct wire_r *r, uint32_t n)
+{
+	struct local_dest	*v, *t;
+	uint32_t		 i;
+
+	/* each takes at least 3 u32 and 4 empty strings of the frame */
+	if (n == 0 || n > LOCAL_MAX_DESTS || n > r->left / (7 * 4) ||
+	    (v = calloc(n, sizeof(*v))) == NULL) {
+		r->err = 1;
+		return NULL;
+	}
+	for (i = 0; i < n && !r->err; i++) {
+		t = &v[i];
+		if (resolve_kind(wire_r_u32(r), &t->kind) == -1)
+			r->err = 1;
+		t->user.uid = (uid_t)wire_r_u32(r);
+		t->user.gid = (gid_t)wire_r_u32(r);
+		wire_r_str(r, t->user.name, sizeof(t->user.name));
+		wire_r_str(r, t->user.home, sizeof(t->user.home));
+		wire_r_str(r, t->detail, sizeof(t->detail));
+		wire_r_str(r, t->arg, sizeof(t->arg));
+		if (!r->err && !resolve_dest_ok(t))
+			r->err = 1;
+	}
+	if (r->err) {
+		free(v);
+		return NULL;
+	}
+	return v;
+}
+
+/* A refusal from lookup: its DSN if it agrees with the status. */
+static void
+resolve_refused(struct delivery *d, uint32_t status, const char *dsn,
+    const char *text)
+{
+	if (status == LK_NOUSER)
+		resolve_finish(d, DL_PERMFAIL, "5.1.1", text[0] != '\0' ? text :
+		    "no such user");
+	else if (status == LK_PERMFAIL && dsn[0] == '5' && dsn[1] == '.')
+		resolve_finish(d, DL_PERMFAIL, dsn, text);
+	else if (status == LK_TEMPFAIL && dsn[0] == '4' && dsn[1] == '.')
+		resolve_finish(d, DL_TEMPFAIL, dsn, text);
+	else
+		resolve_finish(d, DL_TEMPFAIL, "4.3.0",
+		    "temporary user lookup failure");
+}
+
+static struct delivery *
+resolve_find(uint32_t link, uint32_t id)
+{
+	struct delivery	*d;
+
+	TAILQ_FOREACH(d, &pending, qentry)
+		if (d->lk_id == id && d->lk_link == link)
+			return d;
+	return NULL;
 }
 
 void
 resolve_reply(struct link *l, struct ipc_msg *m)
 {
-	struct delivery	*d;
-	struct wire_r	 r;
-	static char	 user[LOCAL_NAME_MAX], home[PATH_MAX];
-	uint32_t	 id, status, uid, gid;
+	struct delivery		*d;
+	struct local_dest	*dests = NULL;
+	struct wire_r		 r;
+	char			 dsn[LOCAL_DSN_MAX], text[LOCAL_TEXT_MAX];
+	uint32_t		 id, status, n;
 
 	wire_r_init(&r, m);
 	id = wire_r_u32(&r);
 	status = wire_r_u32(&r);
-	uid = wire_r_u32(&r);
-	gid = wire_r_u32(&r);
-	wire_r_str(&r, user, sizeof(user));
-	wire_r_str(&r, home, sizeof(home));
-	if (wire_r_end(&r) == -1) {
-		link_drop(l, "malformed user reply");
+	wire_r_str(&r, dsn, sizeof(dsn));
+	wire_r_str(&r, text, sizeof(text));
+	n = wire_r_u32(&r);
+	if (!r.err && (status == LK_OK) != (n > 0))
+		r.err = 1;
+	if (!r.err && n > 0)
+		dests = resolve_read_dests(&r, n);
+	if (wire_r_end(&r) == -1 || !resolve_text_ok(text, 0)) {
+		free(dests);
+		link_drop(l, "malformed expansion reply");
 		return;
 	}
-	TAILQ_FOREACH(d, &pending, qentry)
-		if (d->lk_id == id && d->lk_link == l->id)
-			break;
-	if (d == NULL) {
+	if ((d = resolve_find(l->id, id)) == NULL) {
 		log_debug("%s: reply to no pending query %u", l->name, id);
+		free(dests);
 		return;
 	}
-	if (status == LK_OK)
-		resolve_user(d, uid, gid, user, home);
-	else if (status == LK_NOUSER)
-		resolve_finish(d, DL_PERMFAIL, "5.1.1", "no such user");
-	else
-		resolve_finish(d, DL_TEMPFAIL, "4.3.0",
-		    "temporary user lookup failure");
+	if (status != LK_OK) {
+		resolve_refused(d, status, dsn, text);
+		return;
+	}
+	/*
+	 * .forward (not yet) hooks in here: a DEST_MAILBOX whose user has
+	 * a ~/.forward is to be read by a child that has become the user
+	 * (the file owned by the user, not group or world writable), its
+	 * targets expanded again through lookup, and its files and
+	 * commands delivered as that user, never built from envelope text.
+	 */
+	resolve_cancel(d);
+	d->dests = dests;
+	d->ndests = n;
+	local_resolved(d);
 }
 
 /* The queries that link took with it go to a newer one, if any. */

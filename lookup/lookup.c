@@ -1,145 +1,98 @@
 /*
  * lookup.c: bulwark-lookup, the only daemon that reads tables and the
- * password database. It answers "is this recipient ours" for smtpd and
- * "who is this local user" for deliver-local, and nothing else.
+ * password database. This file is its life: the links to its peers, the
+ * dispatch of their questions to answer.c, and the tables, opened after
+ * the privilege drop, reopened on SIGHUP or when their file changes.
  */
-#include <ctype.h>
-#include <errno.h>
-#include <pwd.h>
-#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "daemon.h"
 #include "link.h"
 #include "log.h"
+#include "lookup.h"
 #include "privsep.h"
-#include "wire.h"
 
-#define LK_ADDR_MAX	512
+struct table	*lookup_alias_table;
+struct table	*lookup_virtual_table;
 
 static const struct ipc_rule lookup_rules[] = {
 	{ LK_RCPT, 12, 12 + LK_ADDR_MAX, IPC_FD_NONE },
 	{ LK_USER, 8, 8 + LK_ADDR_MAX, IPC_FD_NONE },
+	{ LK_EXPAND, 8, 8 + LK_ADDR_MAX, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
 
+/* One line for each attempt to open a table's file. */
 static void
-lookup_reply_rcpt(struct link *l, uint32_t id, enum lk_status st,
-    const char *dsn, const char *text)
+lookup_table_log(struct table *t)
 {
-	struct wire_w	w;
-
-	wire_w_init(&w);
-	wire_w_u32(&w, id);
-	wire_w_u32(&w, st);
-	wire_w_str(&w, dsn);
-	wire_w_str(&w, text);
-	ipc_send(l->chan, LK_RCPT_REPLY, w.buf, w.len, -1);
-}
-
-/* The local part names a system user: lower-cased, without +detail. */
-static void
-lookup_user_key(const char *local, char *key, size_t keylen)
-{
-	size_t	i;
-	char	delim = daemon_cfg->recipient_delimiter;
-
-	for (i = 0; local[i] != '\0' && i + 1 < keylen; i++) {
-		if (delim != '\0' && local[i] == delim && i > 0)
-			break;
-		key[i] = (char)tolower((unsigned char)local[i]);
-	}
-	key[i] = '\0';
-}
-
-/* 1: a user who may receive mail, 0: none, -1: cannot tell now */
-static int
-lookup_local_user(const char *local, struct passwd **pwp)
-{
-	struct passwd	*pw;
-	char		 key[256];
-
-	lookup_user_key(local, key, sizeof(key));
-	errno = 0;
-	pw = getpwnam(key);
-	if (pw == NULL)
-		return errno == 0 || errno == ENOENT ? 0 : -1;
-	*pwp = pw;
-	return 1;
-}
-
-static void
-lookup_rcpt(struct link *l, struct ipc_msg *m)
-{
-	struct passwd	*pw;
-	struct wire_r	 r;
-	char		 addr[LK_ADDR_MAX + 1], *at;
-	uint32_t	 id, flags;
-	int		 rc;
-
-	wire_r_init(&r, m);
-	id = wire_r_u32(&r);
-	flags = wire_r_u32(&r);
-	wire_r_str(&r, addr, sizeof(addr));
-	if (wire_r_end(&r) == -1) {
-		link_drop(l, "malformed recipient query");
+	if (!table_attempted(t))
 		return;
-	}
-	if ((at = strrchr(addr, '@')) == NULL) {
-		lookup_reply_rcpt(l, id, LK_BAD_ADDRESS, "5.1.3",
-		    "Bad recipient address syntax");
-		return;
-	}
-	*at++ = '\0';
-	if (config_is_local_domain(daemon_cfg, at)) {
-		rc = strcasecmp(addr, "postmaster") == 0 ? 1 :
-		    lookup_local_user(addr, &pw);
-		if (rc == 1)
-			lookup_reply_rcpt(l, id, LK_OK, "2.1.5", "Ok");
-		else if (rc == 0)
-			lookup_reply_rcpt(l, id, LK_NOUSER, "5.1.1",
-			    "User unknown in local recipient table");
-		else
-			lookup_reply_rcpt(l, id, LK_TEMPFAIL, "4.3.0",
-			    "Temporary lookup failure");
-	} else if (config_is_virtual_domain(daemon_cfg, at)) {
-		/* the virtual table arrives with local delivery */
-		lookup_reply_rcpt(l, id, LK_TEMPFAIL, "4.3.0",
-		    "Virtual table not available");
-	} else if (flags & (LK_F_TRUSTED | LK_F_AUTH))
-		lookup_reply_rcpt(l, id, LK_OK, "2.1.5", "Ok");
+	if (table_is_open(t))
+		log_info("table %s: opened", table_spec(t));
 	else
-		lookup_reply_rcpt(l, id, LK_RELAY_DENIED, "5.7.1",
-		    "Relay access denied");
+		log_warnx("table %s: %s; what needs it fails temporarily "
+		    "(4.3.0)", table_spec(t), table_error(t));
+}
+
+int
+lookup_table_get(struct table *t, const char *key, char *val, size_t len)
+{
+	int	rc, was_open;
+
+	(void)table_check(t);
+	lookup_table_log(t);
+	was_open = table_is_open(t);
+	rc = table_get(t, key, val, len);
+	lookup_table_log(t);
+	if (rc == TABLE_ERROR && was_open)
+		log_warnx("table %s: %s", table_spec(t), table_error(t));
+	return rc;
+}
+
+/* The table for spec: the one open if its spec is the same (refreshed
+ * if its file changed), else a new one. */
+static struct table *
+lookup_table_update(struct table *t, const char *spec)
+{
+	char	err[TABLE_ERR_MAX];
+
+	if (t != NULL && spec != NULL && strcmp(table_spec(t), spec) == 0) {
+		(void)table_refresh(t);
+		lookup_table_log(t);
+		return t;
+	}
+	table_close(t);
+	if (spec == NULL)
+		return NULL;
+	if ((t = table_open(spec, err, sizeof(err))) == NULL) {
+		log_warnx("table %s: %s", spec, err);
+		return NULL;
+	}
+	lookup_table_log(t);
+	return t;
 }
 
 static void
-lookup_user(struct link *l, struct ipc_msg *m)
+lookup_tables(const struct config *cf)
 {
-	struct passwd	*pw = NULL;
-	struct wire_r	 r;
-	struct wire_w	 w;
-	char		 local[LK_ADDR_MAX + 1];
-	uint32_t	 id;
-	int		 rc;
+	lookup_alias_table = lookup_table_update(lookup_alias_table,
+	    cf->alias_table);
+	lookup_virtual_table = lookup_table_update(lookup_virtual_table,
+	    cf->virtual_table);
+}
 
-	wire_r_init(&r, m);
-	id = wire_r_u32(&r);
-	wire_r_str(&r, local, sizeof(local));
-	if (wire_r_end(&r) == -1) {
-		link_drop(l, "malformed user query");
-		return;
-	}
-	rc = lookup_local_user(local, &pw);
-	wire_w_init(&w);
-	wire_w_u32(&w, id);
-	wire_w_u32(&w, rc == 1 ? LK_OK : rc == 0 ? LK_NOUSER : LK_TEMPFAIL);
-	wire_w_u32(&w, rc == 1 ? pw->pw_uid : 0);
-	wire_w_u32(&w, rc == 1 ? pw->pw_gid : 0);
-	wire_w_str(&w, rc == 1 ? pw->pw_name : "");
-	wire_w_str(&w, rc == 1 ? pw->pw_dir : "");
-	ipc_send(l->chan, LK_USER_REPLY, w.buf, w.len, -1);
+static void
+lookup_start(void)
+{
+	lookup_tables(daemon_cfg);
+}
+
+static void
+lookup_reconfigure(struct config *cfg, struct config *old)
+{
+	lookup_tables(cfg);
 }
 
 static void
@@ -149,10 +102,13 @@ lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 
 	switch (m->type) {
 	case LK_RCPT:
-		lookup_rcpt(l, m);
+		answer_rcpt(l, m);
 		break;
 	case LK_USER:
-		lookup_user(l, m);
+		answer_user(l, m);
+		break;
+	case LK_EXPAND:
+		answer_expand(l, m);
 		break;
 	}
 }
@@ -171,7 +127,9 @@ lookup_link(enum proc_kind peer, uint32_t id, int fd)
 static const struct daemon_ops lookup_ops = {
 	.kind = PROC_LOOKUP,
 	.user = BULWARK_USER_LOOKUP,
+	.start = lookup_start,
 	.link = lookup_link,
+	.reconfigure = lookup_reconfigure,
 };
 
 int

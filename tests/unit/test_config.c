@@ -145,6 +145,10 @@ test_defaults(void **state)
 	assert_string_equal(cf->mbox_path, "/var/mail/%u");
 	assert_int_equal(cf->recipient_delimiter, '+');
 	assert_int_equal(cf->milters.n, 0);
+	assert_int_equal(cf->maildir_detail_folders, 0);
+	assert_int_equal(cf->allow_commands, 1);
+	assert_int_equal(cf->allow_files, 1);
+	assert_null(cf->virtual_user);
 	config_free(cf);
 }
 
@@ -677,6 +681,36 @@ test_delimiter(void **state)
 }
 
 static void
+test_local_delivery(void **state)
+{
+	struct config	*cf;
+
+	(void)state;
+	cf = parse_ok("maildir-detail-folders on\nallow-commands off\n"
+	    "allow-files off\nvirtual-user vmail");
+	assert_int_equal(cf->maildir_detail_folders, 1);
+	assert_int_equal(cf->allow_commands, 0);
+	assert_int_equal(cf->allow_files, 0);
+	assert_string_equal(cf->virtual_user, "vmail");
+	config_free(cf);
+	cf = parse_ok("virtual-user _mail.box-1");
+	assert_string_equal(cf->virtual_user, "_mail.box-1");
+	config_free(cf);
+
+	parse_bad("allow-commands yes", "bad value \"yes\" for "
+	    "\"allow-commands\" (off or on)");
+	parse_bad_at4("allow-files 1");
+	parse_bad_at4("maildir-detail-folders");
+	parse_bad("virtual-user root", "\"virtual-user\" may not be root");
+	parse_bad("virtual-user a/b", "bad user name \"a/b\" for "
+	    "\"virtual-user\"");
+	parse_bad_at4("virtual-user -x");
+	parse_bad_at4("virtual-user abcdefghijklmnopqrstuvwxyz0123456");
+	parse_bad_n("virtual-user a\nvirtual-user b", 5,
+	    "\"virtual-user\" already set on line 4");
+}
+
+static void
 test_milters(void **state)
 {
 	struct config	*cf;
@@ -1151,6 +1185,7 @@ main(int argc, char **argv)
 		cmocka_unit_test(test_tables),
 		cmocka_unit_test(test_maildir_mbox),
 		cmocka_unit_test(test_delimiter),
+		cmocka_unit_test(test_local_delivery),
 		cmocka_unit_test(test_milters),
 		cmocka_unit_test(test_domains),
 		cmocka_unit_test(test_hostname),

@@ -47,7 +47,7 @@ static const struct ipc_rule test_rules[] = {
 	{ CTL_READY, 4, 4, IPC_FD_NONE },
 	{ CTL_BADPEER, 4, 4, IPC_FD_NONE },
 	{ DL_RESULT, 16, 1024, IPC_FD_NONE },
-	{ LK_USER, 8, 1024, IPC_FD_NONE },
+	{ LK_EXPAND, 8, 1024, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
 
@@ -262,23 +262,24 @@ send_deliver(struct agent *a, const char *sender, const char *rcpt,
 	return id;
 }
 
-/* Reads one LK_USER; returns its id and leaves the local part in local. */
+/* Reads one LK_EXPAND; returns its id and leaves the address in addr. */
 static uint32_t
-recv_lookup(struct agent *a, char *local, size_t len)
+recv_lookup(struct agent *a, char *addr, size_t len)
 {
 	struct ipc_msg	m;
 	struct wire_r	r;
 	uint32_t	id;
 
 	recv_frame(a->lookup, &m);
-	CHECK(m.type == LK_USER);
+	CHECK(m.type == LK_EXPAND);
 	wire_r_init(&r, &m);
 	id = wire_r_u32(&r);
-	wire_r_str(&r, local, len);
+	wire_r_str(&r, addr, len);
 	CHECK(wire_r_end(&r) == 0);
 	return id;
 }
 
+/* The answer of lookup: the test user's mailbox, or a refusal. */
 static void
 answer_lookup(struct agent *a, uint32_t id, uint32_t status, uid_t u,
     gid_t g)
@@ -286,11 +287,20 @@ answer_lookup(struct agent *a, uint32_t id, uint32_t status, uid_t u,
 	wire_w_init(&w);
 	wire_w_u32(&w, id);
 	wire_w_u32(&w, status);
-	wire_w_u32(&w, status == LK_OK ? u : 0);
-	wire_w_u32(&w, status == LK_OK ? g : 0);
-	wire_w_str(&w, status == LK_OK ? user : "");
-	wire_w_str(&w, status == LK_OK ? home : "");
-	CHECK(ipc_send_fd(a->lookup, LK_USER_REPLY, w.buf, w.len, -1) == 0);
+	wire_w_str(&w, status == LK_OK ? "2.0.0" : status == LK_TEMPFAIL ?
+	    "4.3.0" : "5.1.1");
+	wire_w_str(&w, status == LK_OK ? "" : "refused by the test");
+	wire_w_u32(&w, status == LK_OK ? 1 : 0);
+	if (status == LK_OK) {
+		wire_w_u32(&w, LKD_USER);
+		wire_w_u32(&w, u);
+		wire_w_u32(&w, g);
+		wire_w_str(&w, user);
+		wire_w_str(&w, home);
+		wire_w_str(&w, "");
+		wire_w_str(&w, "");
+	}
+	CHECK(ipc_send_fd(a->lookup, LK_EXPAND_REPLY, w.buf, w.len, -1) == 0);
 }
 
 /* The DL_RESULT for id: status and dsn checked, text returned. */
@@ -320,13 +330,12 @@ static void
 deliver_one(struct agent *a, const char *rcpt, const char *text,
     uint32_t lk_status, uid_t u, uint32_t want, const char *dsn)
 {
-	char		local[256];
+	char		addr[256];
 	uint32_t	id, qid;
 
 	id = send_deliver(a, "alice@example.net", rcpt, text);
-	qid = recv_lookup(a, local, sizeof(local));
-	CHECK(strncmp(rcpt, local, strlen(local)) == 0 &&
-	    rcpt[strlen(local)] == '@');
+	qid = recv_lookup(a, addr, sizeof(addr));
+	CHECK(strcmp(rcpt, addr) == 0);
 	answer_lookup(a, qid, lk_status, u, gid);
 	expect_result(a, id, want, dsn);
 }
@@ -493,6 +502,137 @@ test_mbox(void)
 	agent_stop(&a);
 }
 
+/* One destination of an LK_EXPAND_REPLY, with the test user's rights. */
+static void
+put_dest(uint32_t kind, uid_t u, const char *detail, const char *arg)
+{
+	int	nobody = kind == LKD_FORWARD || kind == LKD_NOUSER;
+
+	wire_w_u32(&w, kind);
+	wire_w_u32(&w, nobody ? 0 : u);
+	wire_w_u32(&w, nobody ? 0 : gid);
+	wire_w_str(&w, nobody ? "" : user);
+	wire_w_str(&w, nobody ? "" : home);
+	wire_w_str(&w, detail);
+	wire_w_str(&w, arg);
+}
+
+/* Sends the reply built in w after id, status OK and n destinations. */
+static uint32_t
+expand_begin(struct agent *a, const char *rcpt, const char *text,
+    uint32_t n)
+{
+	char		addr[256];
+	uint32_t	id, q;
+
+	id = send_deliver(a, "s@example.net", rcpt, text);
+	q = recv_lookup(a, addr, sizeof(addr));
+	CHECK(strcmp(addr, rcpt) == 0);
+	wire_w_init(&w);
+	wire_w_u32(&w, q);
+	wire_w_u32(&w, LK_OK);
+	wire_w_str(&w, "2.0.0");
+	wire_w_str(&w, "");
+	wire_w_u32(&w, n);
+	return id;
+}
+
+static void
+expand_end(struct agent *a)
+{
+	CHECK(ipc_send_fd(a->lookup, LK_EXPAND_REPLY, w.buf, w.len, -1) == 0);
+}
+
+static char *
+read_file(const char *path)
+{
+	static char	buf[4096];
+	ssize_t		n;
+	int		fd;
+
+	CHECK((fd = open(path, O_RDONLY)) != -1);
+	CHECK((n = read(fd, buf, sizeof(buf) - 1)) >= 0);
+	buf[n] = '\0';
+	close(fd);
+	return buf;
+}
+
+/* An alias's worth of destinations for one recipient: each delivered
+ * as the user, one answer for all. */
+static void
+test_destinations(void)
+{
+	struct agent	a;
+	char		inbox[PATH_MAX + 32], box[PATH_MAX + 32];
+	char		file[PATH_MAX + 32], cmd[PATH_MAX * 2], out[PATH_MAX];
+	int		before;
+	uint32_t	id;
+
+	agent_start(&a, "hostname mx.example.org\nlocal-domains example.org"
+	    "\nmaildir-detail-folders on\n");
+	fmt(inbox, sizeof(inbox), "%s/Maildir/new", home);
+	fmt(box, sizeof(box), "%s/Maildir/.box/new", home);
+	fmt(file, sizeof(file), "%s/archive", home);
+	fmt(out, sizeof(out), "%s/piped", home);
+	fmt(cmd, sizeof(cmd), "cat > \"$HOME/piped\"; printf '%%s %%s' "
+	    "\"$RECIPIENT\" \"$SENDER\" > \"$HOME/env\"");
+	before = count_dir(inbox);
+	id = expand_begin(&a, "list@example.org", "Subject: multi\r\n\r\n"
+	    "From x\r\n", 5);
+	put_dest(LKD_USER, uid, "", "");
+	put_dest(LKD_USER, uid, "box", "");
+	put_dest(LKD_FILE, uid, "", file);
+	put_dest(LKD_PIPE, uid, "", cmd);
+	put_dest(LKD_NOUSER, 0, "", "ghost");
+	expand_end(&a);
+	expect_result(&a, id, DL_OK, "2.0.0");	/* 4 of 5 */
+	CHECK(count_dir(inbox) == before + 1 && count_dir(box) == 1);
+	CHECK(strncmp(read_file(file), "From s@example.net ", 19) == 0);
+	CHECK(strstr(read_file(file), "\nSubject: multi\n\n>From x\n\n"));
+	CHECK(strcmp(read_file(out), "Return-Path: <s@example.net>\n"
+	    "Delivered-To: list@example.org\nSubject: multi\n\nFrom x\n") == 0);
+	fmt(out, sizeof(out), "%s/env", home);
+	CHECK(strcmp(read_file(out), "list@example.org s@example.net") == 0);
+
+	/* any deferral defers; all bounced bounces; root is refused */
+	id = expand_begin(&a, "list@example.org", "A: b\r\n\r\n", 2);
+	put_dest(LKD_USER, uid, "", "");
+	put_dest(LKD_FORWARD, 0, "", "x@elsewhere.example");
+	expand_end(&a);
+	expect_result(&a, id, DL_TEMPFAIL, "4.3.5");
+	id = expand_begin(&a, "list@example.org", "A: b\r\n\r\n", 3);
+	put_dest(LKD_NOUSER, 0, "", "ghost");
+	put_dest(LKD_PIPE, 0, "", "true");
+	put_dest(LKD_PIPE, uid, "", "echo no; exit 67");
+	expand_end(&a);
+	expect_result(&a, id, DL_PERMFAIL, "5.1.1");
+	id = expand_begin(&a, "list@example.org", "A: b\r\n\r\n", 1);
+	put_dest(LKD_PIPE, uid, "", "exit 75");
+	expand_end(&a);
+	expect_result(&a, id, DL_TEMPFAIL, "4.3.0");
+
+	/* a destination lookup should never send: the link is dropped */
+	id = expand_begin(&a, "list@example.org", "A: b\r\n\r\n", 1);
+	put_dest(LKD_FILE, uid, "", "relative/path");
+	expand_end(&a);
+	expect_result(&a, id, DL_TEMPFAIL, "4.3.0");
+	agent_stop(&a);
+
+	/* commands and files switched off */
+	agent_start(&a, "hostname mx.example.org\nlocal-domains example.org"
+	    "\nallow-commands off\nallow-files off\n");
+	id = expand_begin(&a, "list@example.org", "A: b\r\n\r\n", 2);
+	put_dest(LKD_PIPE, uid, "", "true");
+	put_dest(LKD_FILE, uid, "", file);
+	expand_end(&a);
+	expect_result(&a, id, DL_PERMFAIL, "5.7.1");
+	id = expand_begin(&a, "list@example.org", "A: b\r\n\r\n", 1);
+	put_dest(LKD_FILE, uid, "", "/dev/null");
+	expand_end(&a);
+	expect_result(&a, id, DL_OK, "2.0.0");
+	agent_stop(&a);
+}
+
 int
 main(void)
 {
@@ -506,6 +646,7 @@ main(void)
 	test_maildir();
 	test_concurrency();
 	test_mbox();
+	test_destinations();
 	printf("ok\n");
 	return 0;
 }
