@@ -306,8 +306,15 @@ data_end(struct session *s)
 	else if (d->write_error)
 		data_refuse(s, 451, "4.3.0", "Error: queue file write error",
 		    "queue file write error");
-	else {
-		close(s->msgfd);	/* qmgr fsyncs through its own */
+	else if (fsync(s->msgfd) == -1) {
+		log_warn("qid=%s fsync of the queue file", s->qid);
+		data_refuse(s, 451, "4.3.0", "Error: queue file write error",
+		    "queue file sync error");
+	} else {
+		/* synced here, where the workers run side by side; qmgr's
+		 * own fsync at commit then finds little left to do, and its
+		 * single loop stays free for other sessions */
+		close(s->msgfd);
 		s->msgfd = -1;
 		if (client_qmgr_commit(s) == -1)
 			data_refuse(s, 451, "4.3.0", "Error: queue "

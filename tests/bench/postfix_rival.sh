@@ -15,6 +15,7 @@ if ! command -v postfix >/dev/null; then
 	DEBIAN_FRONTEND=noninteractive apt-get install -y -q postfix >/dev/null
 	postfix stop 2>/dev/null || true
 fi
+postfix -c "$dir/conf" stop 2>/dev/null || true
 rm -rf "$dir"
 mkdir -p "$dir/conf" "$dir/spool" "$dir/data"
 chown postfix:postfix "$dir/data"
