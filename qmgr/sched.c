@@ -548,10 +548,11 @@ sched_apply(struct qmsg *m, size_t idx, enum dl_status st, const char *dsn,
 		sched_tempfail(m, r, dsn, text, now);
 		break;
 	}
+	/* a slot is free either way: others may be waiting for it */
+	sched_kick();
 	if (sched_settle(m, now))
 		return 1;
 	sched_due_update(m);
-	sched_kick();
 	return 0;
 }
 

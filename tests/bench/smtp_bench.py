@@ -4,19 +4,27 @@ figures; it never passes or fails anything.
 
   smtp_bench.py [--host 127.0.0.1] [--port 2525] [-n 2000]
                 [-c 1,8,32] [--sizes 1024,102400] [--rcpt user@domain]
-                [--pids PID,...] [--idle 1000]
+                [--pids PID,...] [--idle 1000] [--maildir DIR]
+                [--postfix [--postfix-port 2626]]
 
 For each concurrency and body size it sends n messages (one per
 connection-reuse session: EHLO once, then MAIL/RCPT/DATA per message over
 PIPELINING) and prints accept throughput (messages/s to the 250 after the
 data), p50/p99 latency per message, and the peak RSS of the processes
 given with --pids (sampled). --idle N opens N idle sessions and prints the
-RSS they cost."""
+RSS they cost. --maildir DIR also waits until DIR/new holds every message
+and prints the end-to-end rate (first connection to last delivery).
+--postfix runs the same load against a private Postfix instance
+(postfix_rival.sh, beside this file) in the same run and prints the ratio
+Bulwark/Postfix for each case; empty the Maildir between servers."""
 import argparse
 import asyncio
 import os
-import statistics
+import shutil
+import subprocess
 import time
+
+HERE = os.path.dirname(os.path.abspath(__file__))
 
 
 def rss_kib(pids):
@@ -81,8 +89,26 @@ async def sample_rss(pids, peak, stop):
         await asyncio.sleep(0.05)
 
 
+def count_new(maildir):
+    try:
+        return len(os.listdir(os.path.join(maildir, "new")))
+    except OSError:
+        return 0
+
+
+def wait_delivered(maildir, target, t0, limit=300):
+    """Seconds from t0 until maildir/new holds target files, or None."""
+    deadline = time.perf_counter() + limit
+    while count_new(maildir) < target:
+        if time.perf_counter() > deadline:
+            return None
+        time.sleep(0.02)
+    return time.perf_counter() - t0
+
+
 async def run(args, conc, size, pids):
     body = make_body(size)
+    before = count_new(args.maildir) if args.maildir else 0
     lat, errors, peak = [], [], [0]
     per = [args.n // conc + (1 if i < args.n % conc else 0) for i in range(conc)]
     stop = asyncio.Event()
@@ -92,12 +118,19 @@ async def run(args, conc, size, pids):
     elapsed = time.perf_counter() - t0
     stop.set()
     await sampler
+    e2e = ""
+    if args.maildir:
+        total = wait_delivered(args.maildir, before + len(lat), t0)
+        e2e = (f"  e2e={len(lat) / total:8.1f} msg/s" if total
+               else "  e2e=timeout")
     lat.sort()
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0
-    print(f"c={conc:<3} size={size:<7} msgs={len(lat):<5} "
-          f"accept={len(lat) / elapsed:8.1f} msg/s  p50={p(0.5):7.2f} ms  "
+    rate = len(lat) / elapsed
+    print(f"{args.label:<8} c={conc:<3} size={size:<7} msgs={len(lat):<5} "
+          f"accept={rate:8.1f} msg/s{e2e}  p50={p(0.5):7.2f} ms  "
           f"p99={p(0.99):7.2f} ms  errors={len(errors)}  peak_rss={peak[0] / 1024:.1f} MiB",
           flush=True)
+    return rate
 
 
 async def idle(args, pids):
@@ -126,13 +159,31 @@ def main():
     ap.add_argument("--rcpt", default="bench@localhost")
     ap.add_argument("--pids", default="")
     ap.add_argument("--idle", type=int, default=0)
+    ap.add_argument("--maildir", default="")
+    ap.add_argument("--postfix", action="store_true")
+    ap.add_argument("--postfix-port", type=int, default=2626)
     args = ap.parse_args()
     pids = [int(p) for p in args.pids.split(",") if p]
-    for size in [int(s) for s in args.sizes.split(",")]:
-        for conc in [int(c) for c in args.c.split(",")]:
-            asyncio.run(run(args, conc, size, pids))
+    cases = [(int(s), int(c)) for s in args.sizes.split(",")
+             for c in args.c.split(",")]
+    args.label = "bulwark"
+    ours = [asyncio.run(run(args, c, s, pids)) for s, c in cases]
     if args.idle:
         asyncio.run(idle(args, pids))
+    if not args.postfix:
+        return
+    if args.maildir:
+        shutil.rmtree(args.maildir, ignore_errors=True)
+    rival = os.path.join(HERE, "postfix_rival.sh")
+    subprocess.run([rival, "start", str(args.postfix_port)], check=True)
+    try:
+        args.port, args.label = args.postfix_port, "postfix"
+        theirs = [asyncio.run(run(args, c, s, [])) for s, c in cases]
+    finally:
+        subprocess.run([rival, "stop", str(args.postfix_port)])
+    for (s, c), a, b in zip(cases, ours, theirs):
+        print(f"ratio    c={c:<3} size={s:<7} bulwark/postfix accept = "
+              f"{a / b if b else 0:.2f}")
 
 
 if __name__ == "__main__":

@@ -12,6 +12,7 @@ Files and commands named in aliases run as the owner of the alias table,
 or as "nobody" when root owns it (as here).
 """
 
+import concurrent.futures
 import contextlib
 import os
 import pwd
@@ -375,3 +376,20 @@ def test_newaliases_reports_file_and_line(base, tmp_path):
     assert f"{src}:3: alias \"bad\": unterminated quote" in r.stderr
     assert not (tmp_path / "aliases.db").exists()
     assert not [p for p in tmp_path.iterdir() if p.name.startswith(".")]
+
+
+def test_burst_beyond_delivery_concurrency_is_all_delivered(mta, base):
+    """More messages at once than qmgr has delivery slots (20): the last
+    ones must not wait for the 300 s scheduler timer once the burst's
+    other deliveries finish (a finished delivery frees a slot)."""
+    subject = "burst-%d" % os.getpid()
+    n = 80
+
+    def one(i):
+        with smtplib.SMTP("127.0.0.1", mta.port, timeout=20) as s:
+            s.sendmail("sender@example.org", [f"bwtalice@{DOMAIN}"],
+                       f"Subject: {subject}\r\n\r\nmessage {i}\r\n")
+
+    with concurrent.futures.ThreadPoolExecutor(max_workers=40) as pool:
+        list(pool.map(one, range(n)))
+    wait_mail(base, "bwtalice", subject, count=n)
