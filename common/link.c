@@ -12,19 +12,26 @@
 
 static TAILQ_HEAD(, link)	links = TAILQ_HEAD_INITIALIZER(links);
 
+/* Forget a link; its owner fails or retries what was in flight on it. */
 static void
-link_closed(struct ipc_chan *chan, const char *why, void *arg)
+link_forget(struct link *l, int bad)
 {
-	struct link	*l = arg;
-
-	log_info("link to %s closed (%s)", l->name, why);
-	if (strcmp(why, "eof") != 0)
+	if (bad)
 		daemon_report_bad_peer(l->id);
 	TAILQ_REMOVE(&links, l, entry);
 	if (l->gone != NULL)
 		l->gone(l);
 	ipc_chan_free(l->chan);
 	free(l);
+}
+
+static void
+link_closed(struct ipc_chan *chan, const char *why, void *arg)
+{
+	struct link	*l = arg;
+
+	log_info("link to %s closed (%s)", l->name, why);
+	link_forget(l, strcmp(why, "eof") != 0);
 }
 
 struct link *
@@ -82,10 +89,5 @@ void
 link_drop(struct link *l, const char *why)
 {
 	log_warnx("%s: %s; dropping the peer", l->name, why);
-	daemon_report_bad_peer(l->id);
-	TAILQ_REMOVE(&links, l, entry);
-	if (l->gone != NULL)
-		l->gone(l);
-	ipc_chan_free(l->chan);
-	free(l);
+	link_forget(l, 1);
 }
