@@ -1299,10 +1299,10 @@ read_all(int fd, char *buf, size_t bufsz)
 	return (ssize_t)got;
 }
 
-struct config *
-config_load_fd(int fd, const char *name, char *err, size_t errlen)
+char *
+config_read_fd(int fd, const char *name, size_t *len, char *err,
+    size_t errlen)
 {
-	struct config	*cf;
 	struct stat	 st;
 	char		*buf;
 	ssize_t		 n;
@@ -1324,25 +1324,55 @@ config_load_fd(int fd, const char *name, char *err, size_t errlen)
 		free(buf);
 		return NULL;
 	}
-	cf = config_parse(buf, (size_t)n, name, err, errlen);
-	free(buf);
-	return cf;
+	*len = (size_t)n;
+	return buf;
 }
 
-struct config *
-config_load(const char *path, char *err, size_t errlen)
+char *
+config_read_file(const char *path, size_t *len, char *err, size_t errlen)
 {
-	struct config	*cf;
-	int		 fd;
+	char	*text;
+	int	 fd;
 
 	/* O_NONBLOCK: opening a FIFO must not hang the master. */
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1) {
 		seterr(err, errlen, path, 0, "cannot open: %s", strerror(errno));
 		return NULL;
 	}
-	cf = config_load_fd(fd, path, err, errlen);
+	text = config_read_fd(fd, path, len, err, errlen);
 	close(fd);
+	return text;
+}
+
+static struct config *
+config_parse_owned(char *text, size_t len, const char *name, char *err,
+    size_t errlen)
+{
+	struct config	*cf;
+
+	if (text == NULL)
+		return NULL;
+	cf = config_parse(text, len, name, err, errlen);
+	free(text);
 	return cf;
+}
+
+struct config *
+config_load_fd(int fd, const char *name, char *err, size_t errlen)
+{
+	size_t	 len = 0;
+	char	*text = config_read_fd(fd, name, &len, err, errlen);
+
+	return config_parse_owned(text, len, name, err, errlen);
+}
+
+struct config *
+config_load(const char *path, char *err, size_t errlen)
+{
+	size_t	 len = 0;
+	char	*text = config_read_file(path, &len, err, errlen);
+
+	return config_parse_owned(text, len, path, err, errlen);
 }
 
 static int
@@ -1491,4 +1521,15 @@ config_listener_kind_name(enum listener_kind kind)
 		return "submissions";
 	}
 	return "unknown";
+}
+
+unsigned
+config_smtpd_workers(const struct config *cf)
+{
+	long	n;
+
+	if (cf->smtpd_workers > 0)
+		return cf->smtpd_workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
 }

@@ -110,6 +110,13 @@ struct config {
 struct config	*config_load(const char *path, char *err, size_t errlen);
 struct config	*config_load_fd(int fd, const char *name, char *err,
 		    size_t errlen);
+/* The raw text (malloc'd, at most CONFIG_MAX_FILE + 1 bytes, so that an
+ * over-long file is refused by the parser), for whoever must pass the
+ * same bytes on; NULL with err set on failure. */
+char		*config_read_file(const char *path, size_t *len, char *err,
+		    size_t errlen);
+char		*config_read_fd(int fd, const char *name, size_t *len,
+		    char *err, size_t errlen);
 struct config	*config_parse(const char *text, size_t len, const char *name,
 		    char *err, size_t errlen);
 /* Check what the master can check before starting anything: the files
@@ -124,5 +131,7 @@ int		 config_is_virtual_domain(const struct config *, const char *);
 /* addr is a struct sockaddr_in or sockaddr_in6 */
 int		 config_is_trusted(const struct config *, const void *sa);
 const char	*config_listener_kind_name(enum listener_kind);
+/* smtpd-workers, with 0 resolved to the number of cores (1 to 64) */
+unsigned	 config_smtpd_workers(const struct config *);
 
 #endif

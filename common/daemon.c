@@ -162,31 +162,23 @@ daemon_setup_phase(void)
 	}
 }
 
+/* Control frames after start carry one number: a pid or a peer's id. */
+static void
+daemon_ctl_send_u32(uint16_t type, uint32_t v)
+{
+	static struct wire_w	w;
+
+	wire_w_init(&w);
+	wire_w_u32(&w, v);
+	if (ipc_send(ctl, type, w.buf, w.len, -1) == -1 && type == CTL_READY)
+		fatalx("control: cannot say ready");
+}
+
 void
 daemon_report_bad_peer(uint32_t id)
 {
-	struct wire_w	*w;
-
-	if (ctl == NULL || (w = malloc(sizeof(*w))) == NULL)
-		return;
-	wire_w_init(w);
-	wire_w_u32(w, id);
-	ipc_send(ctl, CTL_BADPEER, w->buf, w->len, -1);
-	free(w);
-}
-
-static void
-daemon_say_ready(void)
-{
-	uint8_t	pid[4];
-	uint32_t v = (uint32_t)getpid();
-
-	pid[0] = v & 0xff;
-	pid[1] = (v >> 8) & 0xff;
-	pid[2] = (v >> 16) & 0xff;
-	pid[3] = v >> 24;
-	if (ipc_send(ctl, CTL_READY, pid, sizeof(pid), -1) == -1)
-		fatalx("control: cannot say ready");
+	if (ctl != NULL)
+		daemon_ctl_send_u32(CTL_BADPEER, id);
 }
 
 static void
@@ -246,7 +238,7 @@ daemon_main(int argc, char **argv, const struct daemon_ops *dops)
 	    daemon_ctl_dispatch, daemon_ctl_closed, NULL);
 	if (ctl == NULL)
 		fatalx("control channel");
-	daemon_say_ready();
+	daemon_ctl_send_u32(CTL_READY, (uint32_t)getpid());
 	if (ops->start != NULL)
 		ops->start();
 	log_debug("serving");

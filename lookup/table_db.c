@@ -50,21 +50,32 @@ tdb_new(const char *file, char *err, size_t errlen)
 	return db;
 }
 
+/* Opens for reading, or creates anew (DB_CREATE | DB_EXCL) for a build. */
 static void *
-tdb_open(const char *file, DBTYPE type, char *err, size_t errlen)
+tdb_open_flags(const char *file, DBTYPE type, u_int32_t flags, char *err,
+    size_t errlen)
 {
 	DB	*db;
 	int	 rc;
 
 	if ((db = tdb_new(file, err, errlen)) == NULL)
 		return NULL;
-	rc = db->open(db, NULL, file, NULL, type, DB_RDONLY, 0);
+	rc = db->open(db, NULL, file, NULL, type, flags,
+	    (flags & DB_CREATE) ? 0600 : 0);
 	if (rc != 0) {
-		tdb_err(err, errlen, "cannot open", file, rc);
+		tdb_err(err, errlen, (flags & DB_CREATE) ? "cannot create" :
+		    "cannot open", file, rc);
 		(void)db->close(db, 0);
+		errno = rc > 0 ? rc : EIO;
 		return NULL;
 	}
 	return db;
+}
+
+static void *
+tdb_open(const char *file, DBTYPE type, char *err, size_t errlen)
+{
+	return tdb_open_flags(file, type, DB_RDONLY, err, errlen);
 }
 
 static void *
@@ -126,19 +137,7 @@ tdb_close(void *h)
 static void *
 tdb_create(const char *file, DBTYPE type, char *err, size_t errlen)
 {
-	DB	*db;
-	int	 rc;
-
-	if ((db = tdb_new(file, err, errlen)) == NULL)
-		return NULL;
-	rc = db->open(db, NULL, file, NULL, type, DB_CREATE | DB_EXCL, 0600);
-	if (rc != 0) {
-		tdb_err(err, errlen, "cannot create", file, rc);
-		(void)db->close(db, 0);
-		errno = rc > 0 ? rc : EIO;
-		return NULL;
-	}
-	return db;
+	return tdb_open_flags(file, type, DB_CREATE | DB_EXCL, err, errlen);
 }
 
 static void *

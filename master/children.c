@@ -47,6 +47,7 @@ struct child {
 static TAILQ_HEAD(, child)	children = TAILQ_HEAD_INITIALIZER(children);
 static uint32_t			next_id = 1;
 static struct event		*stop_timer;
+static struct wire_w		 ctl_w;	/* one control frame at a time */
 
 static const struct ipc_rule master_rules[] = {
 	{ CTL_READY, 4, 4, IPC_FD_NONE },
@@ -113,45 +114,29 @@ config_memfd(void)
 static int
 child_send_config(struct child *c)
 {
-	struct wire_w	*w;
-	int		 fd, rc;
+	int	fd;
 
 	if ((fd = config_memfd()) == -1) {
 		log_warn("configuration memfd");
 		return -1;
 	}
-	if ((w = malloc(sizeof(*w))) == NULL) {
-		close(fd);
-		return -1;
-	}
-	wire_w_init(w);
-	wire_w_u32(w, master.generation);
-	wire_w_str(w, master.cfg_name);
-	rc = ipc_send(c->ctl, CTL_CONFIG, w->buf, w->len, fd);
-	free(w);
-	return rc;
+	wire_w_init(&ctl_w);
+	wire_w_u32(&ctl_w, master.generation);
+	wire_w_str(&ctl_w, master.cfg_name);
+	return ipc_send(c->ctl, CTL_CONFIG, ctl_w.buf, ctl_w.len, fd);
 }
 
 static int
 child_send_u32s(struct child *c, uint16_t type, uint32_t a, uint32_t b,
     const char *s, int fd)
 {
-	struct wire_w	*w;
-	int		 rc;
-
-	if ((w = malloc(sizeof(*w))) == NULL) {
-		close(fd);
-		return -1;
-	}
-	wire_w_init(w);
-	wire_w_u32(w, a);
+	wire_w_init(&ctl_w);
+	wire_w_u32(&ctl_w, a);
 	if (s != NULL)
-		wire_w_str(w, s);
+		wire_w_str(&ctl_w, s);
 	else
-		wire_w_u32(w, b);
-	rc = ipc_send(c->ctl, type, w->buf, w->len, fd);
-	free(w);
-	return rc;
+		wire_w_u32(&ctl_w, b);
+	return ipc_send(c->ctl, type, ctl_w.buf, ctl_w.len, fd);
 }
 
 static void
@@ -305,21 +290,10 @@ child_free(struct child *c)
 	free(c);
 }
 
-static unsigned
-smtpd_workers(void)
-{
-	long	n;
-
-	if (master.cfg->smtpd_workers > 0)
-		return master.cfg->smtpd_workers;
-	n = sysconf(_SC_NPROCESSORS_ONLN);
-	return n < 1 ? 1 : n > 64 ? 64 : (unsigned)n;
-}
-
 static void
 start_smtpd_generation(void)
 {
-	unsigned	i, n = smtpd_workers();
+	unsigned	i, n = config_smtpd_workers(master.cfg);
 
 	for (i = 0; i < n; i++)
 		child_spawn(child_new(PROC_SMTPD, i));

@@ -4,10 +4,7 @@
  * and restarts the ones that die; SIGHUP reloads, SIGTERM stops. It never
  * reads a byte from the network.
  */
-#include <sys/stat.h>
 
-#include <errno.h>
-#include <fcntl.h>
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -39,36 +36,11 @@ master_read_config(const char *path, char **text, size_t *len, char *err,
     size_t errlen)
 {
 	struct config	*cfg;
-	struct stat	 st;
 	char		*buf;
-	ssize_t		 n = 0;
-	size_t		 off = 0;
-	int		 fd;
+	size_t		 off;
 
-	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK)) == -1 ||
-	    fstat(fd, &st) == -1) {
-		snprintf(err, errlen, "%s: cannot open: %s", path,
-		    strerror(errno));
-		if (fd != -1)
-			close(fd);
+	if ((buf = config_read_file(path, &off, err, errlen)) == NULL)
 		return NULL;
-	}
-	if (!S_ISREG(st.st_mode)) {
-		snprintf(err, errlen, "%s: not a regular file", path);
-		close(fd);
-		return NULL;
-	}
-	if ((buf = malloc(CONFIG_MAX_FILE + 1)) == NULL)
-		fatal("malloc");
-	while (off < CONFIG_MAX_FILE + 1 &&
-	    (n = read(fd, buf + off, CONFIG_MAX_FILE + 1 - off)) > 0)
-		off += (size_t)n;
-	close(fd);
-	if (n == -1) {
-		snprintf(err, errlen, "%s: read: %s", path, strerror(errno));
-		free(buf);
-		return NULL;
-	}
 	if ((cfg = config_parse(buf, off, path, err, errlen)) == NULL ||
 	    config_check_files(cfg, err, errlen) == -1) {
 		config_free(cfg);

@@ -205,34 +205,6 @@ queue_env_write(const struct envelope *env)
 	return queue_sync_dir(D_ENV);
 }
 
-int
-queue_commit(struct envelope *env, char *why, size_t whylen)
-{
-	struct stat	st;
-	int		fd;
-
-	fd = openat(dfd[D_MSG], env->qid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-	if (fd == -1 || fstat(fd, &st) == -1 || !S_ISREG(st.st_mode) ||
-	    fsync(fd) == -1) {
-		log_warn("queue: sync msg/%s", env->qid);
-		snprintf(why, whylen, "cannot sync the message file");
-		if (fd != -1)
-			close(fd);
-		return -1;
-	}
-	close(fd);
-	if (queue_sync_dir(D_MSG) == -1) {
-		snprintf(why, whylen, "cannot sync the message directory");
-		return -1;
-	}
-	env->size = (uint64_t)st.st_size;
-	if (queue_env_write(env) == -1) {
-		snprintf(why, whylen, "cannot write the envelope");
-		return -1;
-	}
-	return 0;
-}
-
 /* Phase 1: every message file on disk, its size in its envelope. */
 static void
 batch_sync_messages(struct envelope **envs, size_t n, int *rc,
@@ -335,6 +307,19 @@ queue_commit_batch(struct envelope **envs, size_t n, int *rc,
 	if (queue_sync_dir(D_ENV) == -1)
 		batch_fail(n, rc, why, whylen,
 		    "cannot sync the envelope directory");
+}
+
+int
+queue_commit(struct envelope *env, char *why, size_t whylen)
+{
+	struct envelope	*envs[1] = { env };
+	char		 reason[1][128];
+	int		 rc;
+
+	queue_commit_batch(envs, 1, &rc, reason, sizeof(reason[0]));
+	if (rc == -1)
+		strlcpy(why, reason[0], whylen);
+	return rc;
 }
 
 static void

@@ -47,14 +47,11 @@ command_mail_params_ok(struct session *s, struct smtp_cmd *c)
 		session_error(s, 555, "5.5.4", "BINARYMIME not supported");
 		return 0;
 	}
-	if ((c->mail.has & SMTP_P_AUTH) || !s->esmtp) {
-		/* AUTH= comes with the submission work; parameters need
-		 * EHLO (RFC 5321 §4.1.1.11) */
-		if (c->mail.has != 0) {
-			session_error(s, 555, "5.5.4",
-			    "Unsupported parameter");
-			return 0;
-		}
+	/* parameters need EHLO (RFC 5321 §4.1.1.11); AUTH= comes with
+	 * the submission work */
+	if ((c->mail.has != 0 && !s->esmtp) || (c->mail.has & SMTP_P_AUTH)) {
+		session_error(s, 555, "5.5.4", "Unsupported parameter");
+		return 0;
 	}
 	return 1;
 }

@@ -150,18 +150,12 @@ session_cmd_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		session_timed_out(s);
 }
 
+/* The workers share the listeners: each takes its part of a limit,
+ * rounded up so that none refuses below it. */
 static unsigned
 session_worker_share(unsigned limit)
 {
-	long	workers = daemon_cfg->smtpd_workers;
-
-	if (workers == 0)
-		workers = sysconf(_SC_NPROCESSORS_ONLN);
-	if (workers < 1)
-		workers = 1;
-	/* the workers share the listeners, each takes its part of the
-	 * limit; rounded up so that one worker never refuses below it */
-	return (unsigned)((limit + workers - 1) / workers);
+	return (limit + smtpd_workers - 1) / smtpd_workers;
 }
 
 static struct client_count *

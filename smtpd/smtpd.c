@@ -29,6 +29,7 @@ struct smtpd_listener {
 static struct smtpd_listener	listeners[CONFIG_MAX_LISTENERS];
 static size_t			nlisteners;
 static int			retiring;
+unsigned			smtpd_workers = 1;
 static char			empty_root[4200];
 
 static void
@@ -129,6 +130,8 @@ static void
 smtpd_setup(struct config *cfg)
 {
 	tzset();	/* the zone file is out of reach in the chroot */
+	/* counted once, as root: /sys is out of reach in the chroot too */
+	smtpd_workers = config_smtpd_workers(cfg);
 	smtpd_tls_setup(cfg);
 }
 

