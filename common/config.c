@@ -80,6 +80,10 @@ static int	kw_mbox_path(struct parser *, char **);
 static int	kw_delimiter(struct parser *, char **);
 static int	kw_milter(struct parser *, char **);
 static int	kw_user(struct parser *, char **);
+static int	kw_tls_sni(struct parser *, char **);
+static int	kw_tls_version(struct parser *, char **);
+static int	kw_string(struct parser *, char **);
+static int	kw_users(struct parser *, char **);
 
 #define OFF(field)	offsetof(struct config, field)
 
@@ -122,6 +126,24 @@ static const struct keyword keywords[] = {
 	{ "daemon-directory",	kw_abspath,	1, 1,  0, OFF(daemon_dir), 0, 0 },
 	{ "tls-certificate",	kw_tls_cert,	1, 1,  0, OFF(tls_cert), 0, 0 },
 	{ "tls-key",		kw_tls_key,	1, 1,  0, OFF(tls_key), 0, 0 },
+	{ "tls-sni",		kw_tls_sni,	3, 3,  1, 0, 0, 0 },
+	{ "tls-min-version",	kw_tls_version,	1, 1,  0, 0, 0, 0 },
+	{ "tls-ciphers",	kw_string,	1, 1,  0, OFF(tls_ciphers), 0, 0 },
+	{ "tls-ciphersuites",	kw_string,	1, 1,  0,
+	    OFF(tls_ciphersuites), 0, 0 },
+	{ "auth-trusted-plaintext", kw_switch,	1, 1,  0,
+	    OFF(auth_trusted_plaintext), 0, 0 },
+	{ "auth-failure-delay",	kw_duration,	1, 1,  0,
+	    OFF(auth_failure_delay), 0, 60 },
+	{ "auth-failure-limit",	kw_count,	1, 1,  0,
+	    OFF(auth_failure_limit), 1, 1000 },
+	{ "auth-failure-window", kw_duration,	1, 1,  0,
+	    OFF(auth_failure_window), 1, DURATION_MAX },
+	{ "received-show-login", kw_switch,	1, 1,  0,
+	    OFF(received_show_login), 0, 0 },
+	{ "sender-login-table",	kw_table,	1, 1,  0,
+	    OFF(sender_login_table), 0, 0 },
+	{ "trusted-users",	kw_users,	1, -1, 1, 0, 0, 0 },
 	{ "alias-table",	kw_table,	1, 1,  0, OFF(alias_table), 0, 0 },
 	{ "virtual-table",	kw_table,	1, 1,  0,
 	    OFF(virtual_table), 0, 0 },
@@ -879,10 +901,9 @@ kw_delimiter(struct parser *p, char **argv)
  * and '.', not starting with '-' or '.'; looked up by lookup at run time,
  * where root is refused. */
 static int
-kw_user(struct parser *p, char **argv)
+user_name_ok(struct parser *p, const char *s, int root_ok)
 {
-	const char	*s = argv[0];
-	size_t		 len = strlen(s);
+	size_t	len = strlen(s);
 
 	if (len == 0 || len > 32 || s[0] == '-' || s[0] == '.' ||
 	    strspn(s, "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ"
@@ -890,11 +911,100 @@ kw_user(struct parser *p, char **argv)
 		perr(p, "bad user name \"%s\" for \"%s\"", s, p->kw->name);
 		return -1;
 	}
-	if (strcmp(s, "root") == 0) {
+	if (!root_ok && strcmp(s, "root") == 0) {
 		perr(p, "\"%s\" may not be root", p->kw->name);
 		return -1;
 	}
-	return set_string(p, FIELD(p, char *), s);
+	return 0;
+}
+
+static int
+kw_user(struct parser *p, char **argv)
+{
+	if (user_name_ok(p, argv[0], 0) == -1)
+		return -1;
+	return set_string(p, FIELD(p, char *), argv[0]);
+}
+
+/* "name cert key": the name a client asks for with SNI (RFC 6066), a
+ * host name or "*." and one, matching a single label. */
+static int
+kw_tls_sni(struct parser *p, char **argv)
+{
+	struct config	*cf = p->cf;
+	struct cfg_sni	*v, sni;
+	const char	*host = argv[0];
+	char		 buf[DOMAIN_MAX + 2];
+
+	if (strncmp(host, "*.", 2) == 0)
+		host += 2;
+	if (!valid_domain(host)) {
+		perr(p, "bad name \"%s\" for \"tls-sni\" (a host name or "
+		    "*.domain)", argv[0]);
+		return -1;
+	}
+	if (!abs_path_ok(argv[1]) || !abs_path_ok(argv[2])) {
+		perr(p, "\"tls-sni\" needs absolute paths for the certificate "
+		    "and the key");
+		return -1;
+	}
+	domain_normalize(argv[0], buf, sizeof(buf));
+	memset(&sni, 0, sizeof(sni));
+	sni.line = p->lineno;
+	if ((v = reallocarray(cf->tls_sni, cf->ntls_sni + 1,
+	    sizeof(*v))) == NULL)
+		return nomem(p);
+	cf->tls_sni = v;
+	if ((sni.name = strdup(buf)) == NULL ||
+	    (sni.cert = strdup(argv[1])) == NULL ||
+	    (sni.key = strdup(argv[2])) == NULL) {
+		free(sni.name);
+		free(sni.cert);
+		return nomem(p);
+	}
+	cf->tls_sni[cf->ntls_sni++] = sni;
+	return 0;
+}
+
+static int
+kw_tls_version(struct parser *p, char **argv)
+{
+	static const char *const	names[2] = { "TLSv1.2", "TLSv1.3" };
+	int				i;
+
+	if (choose(p, argv[0], names, &i) == -1)
+		return -1;
+	p->cf->tls_min_version = i == 0 ? 12 : 13;
+	return 0;
+}
+
+/* Text handed as it is to a library (OpenSSL's cipher lists): printable,
+ * no spaces, the library judges the rest. */
+static int
+kw_string(struct parser *p, char **argv)
+{
+	const char	*c;
+
+	for (c = argv[0]; *c != '\0'; c++)
+		if (*c <= ' ' || *c > '~') {
+			perr(p, "bad value for \"%s\"", p->kw->name);
+			return -1;
+		}
+	return set_string(p, FIELD(p, char *), argv[0]);
+}
+
+static int
+kw_users(struct parser *p, char **argv)
+{
+	int	i;
+
+	for (i = 0; i < p->argc; i++) {
+		if (user_name_ok(p, argv[i], 1) == -1)
+			return -1;
+		if (strlist_add(&p->cf->trusted_users, argv[i]) == -1)
+			return nomem(p);
+	}
+	return 0;
 }
 
 /* "inet:HOST:PORT" (HOST an IPv4 address or a name) or
@@ -1162,12 +1272,19 @@ check_tls(struct parser *p)
 		return -1;
 	}
 	for (i = 0; i < cf->nlisteners && cf->tls_cert == NULL; i++)
-		if (cf->listeners[i].kind == LISTEN_SUBMISSIONS) {
+		if (cf->listeners[i].kind != LISTEN_SMTP) {
 			p->lineno = cf->listeners[i].line;
-			perr(p, "a \"submissions\" listener needs "
-			    "\"tls-certificate\" and \"tls-key\"");
+			perr(p, "a \"%s\" listener needs \"tls-certificate\" "
+			    "and \"tls-key\"", config_listener_kind_name(
+			    cf->listeners[i].kind));
 			return -1;
 		}
+	if (cf->ntls_sni > 0 && cf->tls_cert == NULL) {
+		p->lineno = cf->tls_sni[0].line;
+		perr(p, "\"tls-sni\" needs a default \"tls-certificate\" "
+		    "and \"tls-key\"");
+		return -1;
+	}
 	return 0;
 }
 
@@ -1212,6 +1329,10 @@ config_new(const char *name)
 	cf->recipient_delimiter = '+';
 	cf->allow_commands = 1;
 	cf->allow_files = 1;
+	cf->tls_min_version = 12;
+	cf->auth_failure_delay = 1;
+	cf->auth_failure_limit = 5;
+	cf->auth_failure_window = 300;
 	if ((cf->path = strdup(name)) == NULL ||
 	    (cf->spool_dir = strdup("/var/spool/bulwark")) == NULL ||
 	    (cf->maildir = strdup("Maildir")) == NULL ||
@@ -1406,25 +1527,44 @@ check_open(const char *what, const char *path, int line, const char *name,
 	return 0;
 }
 
+/* A private key must be readable by root only: smtpd reads it before it
+ * drops its privileges. */
+static int
+check_key(const char *key, int line, const char *name, char *err,
+    size_t errlen)
+{
+	struct stat	st;
+
+	if (check_open("tls-key", key, line, name, err, errlen, &st) == -1)
+		return -1;
+	if ((st.st_mode & 077) != 0) {
+		seterr(err, errlen, name, line, "tls-key \"%s\" is "
+		    "accessible by others (mode %04o); chmod 600 it",
+		    key, (unsigned)(st.st_mode & 07777));
+		return -1;
+	}
+	return 0;
+}
+
 int
 config_check_files(const struct config *cf, char *err, size_t errlen)
 {
 	struct stat	st;
 	const char	*name = cf->path ? cf->path : "bulwark.conf";
+	size_t		 i;
 
 	if (cf->tls_cert != NULL && check_open("tls-certificate",
 	    cf->tls_cert, cf->tls_cert_line, name, err, errlen, &st) == -1)
 		return -1;
-	if (cf->tls_key == NULL)
-		return 0;
-	if (check_open("tls-key", cf->tls_key, cf->tls_key_line, name, err,
-	    errlen, &st) == -1)
+	if (cf->tls_key != NULL && check_key(cf->tls_key, cf->tls_key_line,
+	    name, err, errlen) == -1)
 		return -1;
-	if ((st.st_mode & 077) != 0) {
-		seterr(err, errlen, name, cf->tls_key_line, "tls-key \"%s\" is "
-		    "accessible by others (mode %04o); chmod 600 it",
-		    cf->tls_key, (unsigned)(st.st_mode & 07777));
-		return -1;
+	for (i = 0; i < cf->ntls_sni; i++) {
+		if (check_open("tls-sni certificate", cf->tls_sni[i].cert,
+		    cf->tls_sni[i].line, name, err, errlen, &st) == -1 ||
+		    check_key(cf->tls_sni[i].key, cf->tls_sni[i].line, name,
+		    err, errlen) == -1)
+			return -1;
 	}
 	return 0;
 }
@@ -1432,6 +1572,8 @@ config_check_files(const struct config *cf, char *err, size_t errlen)
 void
 config_free(struct config *cf)
 {
+	size_t	i;
+
 	if (cf == NULL)
 		return;
 	free(cf->path);
@@ -1446,6 +1588,16 @@ config_free(struct config *cf)
 	free(cf->alias_table);
 	free(cf->virtual_table);
 	free(cf->credentials_table);
+	free(cf->sender_login_table);
+	free(cf->tls_ciphers);
+	free(cf->tls_ciphersuites);
+	for (i = 0; i < cf->ntls_sni; i++) {
+		free(cf->tls_sni[i].name);
+		free(cf->tls_sni[i].cert);
+		free(cf->tls_sni[i].key);
+	}
+	free(cf->tls_sni);
+	strlist_free(&cf->trusted_users);
 	free(cf->maildir);
 	free(cf->mbox_path);
 	free(cf->virtual_user);

@@ -35,6 +35,14 @@ struct cfg_network {
 	unsigned	prefix;
 };
 
+/* A certificate for the clients that ask for name with SNI. */
+struct cfg_sni {
+	char	*name;		/* lower-case; "*.example.com" is one label */
+	char	*cert;
+	char	*key;
+	int	 line;
+};
+
 struct cfg_strlist {
 	char	**v;
 	size_t	  n;
@@ -80,6 +88,20 @@ struct config {
 	int			 tls_cert_line;
 	char			*tls_key;
 	int			 tls_key_line;
+	struct cfg_sni		*tls_sni;
+	size_t			 ntls_sni;
+	unsigned		 tls_min_version;	/* 12 or 13 */
+	char			*tls_ciphers;		/* NULL: tls.c's */
+	char			*tls_ciphersuites;	/* TLS 1.3; NULL */
+
+	/* AUTH (RFC 4954) against credentials-table, checked by lookup */
+	int			 auth_trusted_plaintext; /* without TLS */
+	unsigned		 auth_failure_delay;	/* seconds */
+	unsigned		 auth_failure_limit;	/* per client, login */
+	unsigned		 auth_failure_window;	/* seconds */
+	int			 received_show_login;
+	char			*sender_login_table;
+	struct cfg_strlist	 trusted_users;	/* may use sendmail -f */
 
 	char			*alias_table;		/* "hash:/path" or NULL */
 	char			*virtual_table;

@@ -29,8 +29,6 @@ enum {
 	CTL_RETIRE,		/* m->c: stop accepting, exit when idle */
 	CTL_READY,		/* c->m: privileges dropped, serving;
 				   u32 pid */
-	CTL_TLS_FILE,		/* m->c fd: certificate or key opened by
-				   root; u32 what (0 cert, 1 key) */
 	CTL_BADPEER,		/* c->m: u32 id of a peer that sent a bad
 				   frame; the master ends it */
 };
@@ -49,6 +47,19 @@ enum {
 				   (LKD_*), u32 uid, u32 gid, str user,
 				   str home, str detail, str arg; no
 				   destinations unless status is LK_OK */
+	/* smtpd only; from 120 so that the list above can grow */
+	LK_AUTH = 120,		/* u32 id, str client address, str login,
+				   str password */
+	LK_AUTH_REPLY,		/* u32 id, u32 status (LK_OK, LK_AUTH_*,
+				   LK_TEMPFAIL) */
+	LK_SENDER,		/* u32 id, str login, str sender: may the
+				   login use the sender address? */
+	LK_SENDER_REPLY,	/* u32 id, u32 status (LK_OK,
+				   LK_SENDER_DENIED, LK_TEMPFAIL) */
+	LK_UID,			/* u32 id, u32 uid: the local user's name
+				   (the sendmail socket's peer) */
+	LK_UID_REPLY,		/* u32 id, u32 status (LK_OK, LK_NOUSER,
+				   LK_TEMPFAIL), str name */
 };
 
 #define LK_F_TRUSTED	0x1	/* client is in trusted-networks */
@@ -61,6 +72,9 @@ enum lk_status {
 	LK_TEMPFAIL,		/* 451 4.3.0 */
 	LK_BAD_ADDRESS,		/* 553 5.1.3 */
 	LK_PERMFAIL,		/* 5.x.x as the reply's dsn says (a loop) */
+	LK_AUTH_FAILED = 20,	/* 535 5.7.8 */
+	LK_AUTH_THROTTLED,	/* 454 4.7.0: too many failures lately */
+	LK_SENDER_DENIED,	/* 553 5.7.1 */
 };
 
 /* The destinations of an LK_EXPAND_REPLY. uid, gid, user and home are

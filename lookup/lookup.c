@@ -20,8 +20,19 @@ static const struct ipc_rule lookup_rules[] = {
 	{ LK_RCPT, 12, 12 + LK_ADDR_MAX, IPC_FD_NONE },
 	{ LK_USER, 8, 8 + LK_ADDR_MAX, IPC_FD_NONE },
 	{ LK_EXPAND, 8, 8 + LK_ADDR_MAX, IPC_FD_NONE },
+	{ LK_AUTH, 16, 16 + 64 + 255 + 1024, IPC_FD_NONE },
+	{ LK_SENDER, 12, 12 + 255 + LK_ADDR_MAX, IPC_FD_NONE },
+	{ LK_UID, 8, 8, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
+
+/* Questions only smtpd may ask: a delivery agent has no business
+ * checking passwords. */
+static int
+lookup_smtpd_only(uint16_t type)
+{
+	return type == LK_AUTH || type == LK_SENDER || type == LK_UID;
+}
 
 /* One line for each attempt to open a table's file. */
 static void
@@ -81,6 +92,10 @@ lookup_tables(const struct config *cf)
 	    cf->alias_table);
 	lookup_virtual_table = lookup_table_update(lookup_virtual_table,
 	    cf->virtual_table);
+	lookup_credentials_table = lookup_table_update(
+	    lookup_credentials_table, cf->credentials_table);
+	lookup_sender_login_table = lookup_table_update(
+	    lookup_sender_login_table, cf->sender_login_table);
 }
 
 static void
@@ -100,6 +115,10 @@ lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
 	struct link	*l = arg;
 
+	if (lookup_smtpd_only(m->type) && l->kind != PROC_SMTPD) {
+		link_drop(l, "question reserved to smtpd");
+		return;
+	}
 	switch (m->type) {
 	case LK_RCPT:
 		answer_rcpt(l, m);
@@ -109,6 +128,15 @@ lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		break;
 	case LK_EXPAND:
 		answer_expand(l, m);
+		break;
+	case LK_AUTH:
+		answer_auth(l, m);
+		break;
+	case LK_SENDER:
+		answer_sender(l, m);
+		break;
+	case LK_UID:
+		answer_uid(l, m);
 		break;
 	}
 }

@@ -17,6 +17,9 @@ struct link;
 /* lookup.c: the configured tables, NULL where none is configured */
 extern struct table	*lookup_alias_table;
 extern struct table	*lookup_virtual_table;
+/* auth.c */
+extern struct table	*lookup_credentials_table;
+extern struct table	*lookup_sender_login_table;
 
 /* table_get after the periodic check of the file, with one log line for
  * each (re)opening and each failure of an open table. */
@@ -27,5 +30,10 @@ int	lookup_table_get(struct table *, const char *key, char *val,
 void	answer_rcpt(struct link *, struct ipc_msg *);
 void	answer_user(struct link *, struct ipc_msg *);
 void	answer_expand(struct link *, struct ipc_msg *);
+
+/* auth.c */
+void	answer_auth(struct link *, struct ipc_msg *);
+void	answer_sender(struct link *, struct ipc_msg *);
+void	answer_uid(struct link *, struct ipc_msg *);
 
 #endif

@@ -8,6 +8,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <event2/event.h>
+
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -19,6 +21,9 @@
 
 const struct ipc_rule smtpd_lookup_rules[] = {
 	{ LK_RCPT_REPLY, 16, 16 + 64 + REASON_MAX, IPC_FD_NONE },
+	{ LK_AUTH_REPLY, 8, 8, IPC_FD_NONE },
+	{ LK_SENDER_REPLY, 8, 8, IPC_FD_NONE },
+	{ LK_UID_REPLY, 12, 12 + SASL_LOGIN_MAX, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
 
@@ -49,7 +54,8 @@ client_lookup_rcpt(struct session *s, const char *addr)
 {
 	wire_w_init(&w);
 	wire_w_u32(&w, s->id);
-	wire_w_u32(&w, s->trusted ? LK_F_TRUSTED : 0);
+	wire_w_u32(&w, (s->trusted ? LK_F_TRUSTED : 0) |
+	    (s->login[0] != '\0' ? LK_F_AUTH : 0));
 	wire_w_str(&w, addr);
 	if (client_send(PROC_LOOKUP, LK_RCPT, NULL) == -1)
 		return -1;
@@ -57,28 +63,124 @@ client_lookup_rcpt(struct session *s, const char *addr)
 	return 0;
 }
 
+int
+client_lookup_auth(struct session *s, const char *login,
+    const char *password)
+{
+	int	rc;
+
+	wire_w_init(&w);
+	wire_w_u32(&w, s->id);
+	wire_w_str(&w, s->addr);
+	wire_w_str(&w, login);
+	wire_w_str(&w, password);
+	rc = client_send(PROC_LOOKUP, LK_AUTH, NULL);
+	explicit_bzero(w.buf, w.len);
+	if (rc == -1)
+		return -1;
+	s->wait = W_AUTH;
+	return 0;
+}
+
+int
+client_lookup_sender(struct session *s)
+{
+	wire_w_init(&w);
+	wire_w_u32(&w, s->id);
+	wire_w_str(&w, s->login);
+	wire_w_str(&w, s->sender.canon);
+	if (client_send(PROC_LOOKUP, LK_SENDER, NULL) == -1)
+		return -1;
+	s->wait = W_SENDER;
+	return 0;
+}
+
+int
+client_lookup_uid(struct session *s)
+{
+	wire_w_init(&w);
+	wire_w_u32(&w, s->id);
+	wire_w_u32(&w, s->local_uid);
+	if (client_send(PROC_LOOKUP, LK_UID, NULL) == -1)
+		return -1;
+	s->wait = W_LOCAL_USER;
+	return 0;
+}
+
+/* The session an answer is for, if it still waits for one: NULL for a
+ * session that ended or moved on. */
+static struct session *
+client_waiting(uint32_t id, enum session_wait wait)
+{
+	struct session	*s;
+
+	if ((s = session_by_id(id)) == NULL || s->wait != wait)
+		return NULL;
+	s->wait = W_NONE;
+	return s;
+}
+
+static void
+client_rcpt_reply(struct link *l, struct wire_r *r, uint32_t id)
+{
+	struct session	*s;
+	char		 dsn[64], text[REASON_MAX];
+	uint32_t	 status;
+
+	status = wire_r_u32(r);
+	wire_r_str(r, dsn, sizeof(dsn));
+	wire_r_str(r, text, sizeof(text));
+	if (wire_r_end(r) == -1) {
+		link_drop(l, "malformed recipient answer");
+		return;
+	}
+	if ((s = client_waiting(id, W_LOOKUP)) == NULL)
+		return;
+	command_rcpt_answer(s, status, dsn, text);
+	session_resume(s);
+}
+
+static void
+client_status_reply(struct link *l, struct wire_r *r, uint32_t id,
+    uint16_t type)
+{
+	struct session	*s;
+	char		 name[SASL_LOGIN_MAX + 1] = "";
+	uint32_t	 status;
+
+	status = wire_r_u32(r);
+	if (type == LK_UID_REPLY)
+		wire_r_str(r, name, sizeof(name));
+	if (wire_r_end(r) == -1) {
+		link_drop(l, "malformed answer");
+		return;
+	}
+	if (type == LK_AUTH_REPLY && (s = client_waiting(id, W_AUTH)) != NULL)
+		auth_answer(s, status);
+	else if (type == LK_SENDER_REPLY &&
+	    (s = client_waiting(id, W_SENDER)) != NULL)
+		command_sender_answer(s, status);
+	else if (type == LK_UID_REPLY &&
+	    (s = client_waiting(id, W_LOCAL_USER)) != NULL)
+		command_local_user(s, status, name);
+	else
+		return;
+	if (s->state != S_CLOSING)
+		session_resume(s);
+}
+
 void
 smtpd_lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
-	struct session	*s;
 	struct wire_r	 r;
-	char		 dsn[64], text[REASON_MAX];
-	uint32_t	 id, status;
+	uint32_t	 id;
 
 	wire_r_init(&r, m);
 	id = wire_r_u32(&r);
-	status = wire_r_u32(&r);
-	wire_r_str(&r, dsn, sizeof(dsn));
-	wire_r_str(&r, text, sizeof(text));
-	if (wire_r_end(&r) == -1) {
-		link_drop(arg, "malformed recipient answer");
-		return;
-	}
-	if ((s = session_by_id(id)) == NULL || s->wait != W_LOOKUP)
-		return;
-	s->wait = W_NONE;
-	command_rcpt_answer(s, status, dsn, text);
-	session_resume(s);
+	if (m->type == LK_RCPT_REPLY)
+		client_rcpt_reply(arg, &r, id);
+	else
+		client_status_reply(arg, &r, id, m->type);
 }
 
 int
@@ -234,7 +336,7 @@ client_qmgr_commit(struct session *s)
 	wire_w_str(&w, s->addr);
 	wire_w_str(&w, "unknown");
 	wire_w_str(&w, s->helo);
-	wire_w_str(&w, "");
+	wire_w_str(&w, s->login);
 	wire_w_u32(&w, client_body(s));
 	wire_w_u32(&w, (s->mail.has & SMTP_P_SMTPUTF8) ? QM_F_SMTPUTF8 : 0);
 	wire_w_u32(&w, s->mail.ret == SMTP_RET_HDRS ? QM_RET_HDRS :
@@ -248,6 +350,24 @@ client_qmgr_commit(struct session *s)
 	return 0;
 }
 
+/* lookup died with a question of ours: the session's command fails
+ * temporarily. */
+static void
+client_status_fail(struct session *s)
+{
+	enum session_wait	wait = s->wait;
+
+	s->wait = W_NONE;
+	if (wait == W_AUTH)
+		auth_answer(s, LK_TEMPFAIL);
+	else if (wait == W_SENDER)
+		command_sender_answer(s, LK_TEMPFAIL);
+	else
+		command_local_user(s, LK_TEMPFAIL, "");
+	if (s->state != S_CLOSING)
+		session_resume(s);
+}
+
 static void
 client_fail_waiting(struct session *s, void *arg)
 {
@@ -257,6 +377,10 @@ client_fail_waiting(struct session *s, void *arg)
 		s->wait = W_NONE;
 		command_rcpt_answer(s, LK_TEMPFAIL, "4.3.0", "lookup gone");
 		session_resume(s);
+	} else if (l->kind == PROC_LOOKUP && (s->wait == W_AUTH ||
+	    s->wait == W_SENDER || s->wait == W_LOCAL_USER) &&
+	    !evtimer_pending(s->auth_timer, NULL)) {
+		client_status_fail(s);
 	} else if (l->kind == PROC_QMGR && s->qmgr_id == l->id &&
 	    (s->wait == W_OPEN || s->wait == W_COMMIT)) {
 		s->wait = W_NONE;

@@ -11,6 +11,7 @@
 #include "daemon.h"
 #include "log.h"
 #include "session.h"
+#include "smtpd.h"
 
 static void
 command_helo(struct session *s, struct smtp_cmd *c)
@@ -31,7 +32,36 @@ command_helo(struct session *s, struct smtp_cmd *c)
 	session_reply(s, "250-SMTPUTF8");
 	session_reply(s, "250-CHUNKING");
 	session_reply(s, "250-DSN");
+	if (tls_available() && !s->tls && !s->local)
+		session_reply(s, "250-STARTTLS");
+	if (auth_offered(s))
+		session_reply(s, "250-AUTH PLAIN LOGIN");
 	session_reply(s, "250 ENHANCEDSTATUSCODES");
+}
+
+static void
+command_starttls(struct session *s, struct smtp_cmd *c)
+{
+	if (s->tls) {
+		session_error(s, 503, "5.5.1", "Error: TLS already active");
+		return;
+	}
+	if (!tls_available() || s->local) {
+		session_error(s, 502, "5.5.1", "Error: command not "
+		    "implemented");
+		return;
+	}
+	if (s->state == S_CONNECTED) {
+		session_error(s, 503, "5.5.1", "Error: send EHLO first");
+		return;
+	}
+	if (s->state != S_HELO) {
+		session_error(s, 503, "5.5.1", "Error: STARTTLS not allowed "
+		    "in a mail transaction");
+		return;
+	}
+	session_reply(s, "220 2.0.0 Ready to start TLS");
+	session_starttls(s);
 }
 
 static int
@@ -47,9 +77,9 @@ command_mail_params_ok(struct session *s, struct smtp_cmd *c)
 		session_error(s, 555, "5.5.4", "BINARYMIME not supported");
 		return 0;
 	}
-	/* parameters need EHLO (RFC 5321 §4.1.1.11); AUTH= comes with
-	 * the submission work */
-	if ((c->mail.has != 0 && !s->esmtp) || (c->mail.has & SMTP_P_AUTH)) {
+	/* parameters need EHLO (RFC 5321 §4.1.1.11); AUTH= is accepted
+	 * and not passed on (RFC 4954 §5 lets a server ignore it) */
+	if (c->mail.has != 0 && !s->esmtp) {
 		session_error(s, 555, "5.5.4", "Unsupported parameter");
 		return 0;
 	}
@@ -59,6 +89,8 @@ command_mail_params_ok(struct session *s, struct smtp_cmd *c)
 static void
 command_mail(struct session *s, struct smtp_cmd *c)
 {
+	const char	*why;
+
 	if (s->state == S_CONNECTED) {
 		session_error(s, 503, "5.5.1", "Error: send HELO/EHLO first");
 		return;
@@ -67,14 +99,70 @@ command_mail(struct session *s, struct smtp_cmd *c)
 		session_error(s, 503, "5.5.1", "Error: nested MAIL command");
 		return;
 	}
+	if ((why = session_submission_refusal(s)) != NULL) {
+		session_error(s, 530, "5.7.0", why);
+		return;
+	}
 	if (!command_mail_params_ok(s, c))
 		return;
 	session_reset(s);
 	s->sender = c->path;
 	s->mail = c->mail;
-	s->state = S_MAIL;
-	s->nontx = 0;
-	session_reply(s, "250 2.1.0 Ok");
+	if (s->login[0] != '\0' && !s->sender_any) {
+		if (client_lookup_sender(s) == -1)
+			command_sender_answer(s, LK_TEMPFAIL);
+		return;
+	}
+	command_sender_answer(s, LK_OK);
+}
+
+/* The sender is the login's to use, or not (lookup's answer). */
+void
+command_sender_answer(struct session *s, uint32_t status)
+{
+	if (status == LK_OK) {
+		s->state = S_MAIL;
+		s->nontx = 0;
+		session_reply(s, "250 2.1.0 Ok");
+		return;
+	}
+	log_info("client=%s login=<%s> from=<%s> action=reject dsn=%s "
+	    "reason=\"%s\"", s->addr, s->login, s->sender.canon,
+	    status == LK_SENDER_DENIED ? "5.7.1" : "4.3.0",
+	    status == LK_SENDER_DENIED ? "sender not owned by login" :
+	    "lookup failure");
+	if (status == LK_SENDER_DENIED)
+		session_error(s, 553, "5.7.1", "Sender address rejected: "
+		    "not owned by the authenticated user");
+	else
+		session_reply(s, "451 4.3.0 Error: temporary lookup failure");
+	memset(&s->sender, 0, sizeof(s->sender));
+	memset(&s->mail, 0, sizeof(s->mail));
+}
+
+/* The sendmail socket: who the peer's uid is, before the greeting. */
+void
+command_local_user(struct session *s, uint32_t status, const char *name)
+{
+	size_t	i;
+
+	if (status != LK_OK) {
+		log_info("client=%s uid=%u action=reject reason=\"%s\"",
+		    s->addr, s->local_uid, status == LK_NOUSER ?
+		    "no such user" : "lookup failure");
+		session_reply(s, "421 4.3.0 %s Error: cannot identify user "
+		    "%u", daemon_cfg->hostname, s->local_uid);
+		session_close(s, "unknown local user");
+		return;
+	}
+	strlcpy(s->login, name, sizeof(s->login));
+	s->sender_any = s->local_uid == 0;
+	for (i = 0; i < daemon_cfg->trusted_users.n; i++)
+		if (strcmp(daemon_cfg->trusted_users.v[i], name) == 0)
+			s->sender_any = 1;
+	log_info("client=%s action=connect login=<%s> uid=%u", s->addr, name,
+	    s->local_uid);
+	session_reply(s, "220 %s ESMTP Bulwark", daemon_cfg->hostname);
 }
 
 static unsigned
@@ -302,9 +390,10 @@ command_misc(struct session *s, struct smtp_cmd *c)
 		session_close(s, "quit");
 		break;
 	case SMTP_CMD_STARTTLS:
+		command_starttls(s, c);
+		break;
 	case SMTP_CMD_AUTH:
-		session_error(s, 502, "5.5.1", "Error: command not "
-		    "implemented");
+		auth_command(s, c);
 		break;
 	default:
 		session_error(s, 500, "5.5.2", "Error: command not "
@@ -328,6 +417,10 @@ command_line(struct session *s, const char *line, size_t len)
 	struct smtp_cmd	c;
 	unsigned	flags = 0;
 
+	if (s->auth_step != AUTH_NONE) {
+		auth_line(s, line, len);
+		return;
+	}
 	if (s->state == S_MAIL || s->state == S_RCPT)
 		if (s->sender.flags & ADDRESS_UTF8 ||
 		    s->mail.has & SMTP_P_SMTPUTF8)

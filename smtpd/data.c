@@ -32,14 +32,15 @@ enum {
 	ST_END,		/* <CRLF>.<CRLF> seen */
 };
 
+/* Write out the first len bytes of the buffer. */
 static void
-data_flush(struct session *s)
+data_flush_part(struct session *s, size_t len)
 {
 	struct data_state	*d = &s->data;
 	size_t			 off = 0;
 	ssize_t			 n;
 
-	while (off < d->len && !d->write_error) {
+	while (off < len && !d->write_error) {
 		n = write(s->msgfd, d->buf + off, d->len - off);
 		if (n == -1 && errno == EINTR)
 			continue;
@@ -50,11 +51,19 @@ data_flush(struct session *s)
 		}
 		off += (size_t)n;
 	}
-	d->len = 0;
+	memmove(d->buf, d->buf + len, d->len - len);
+	d->len -= len;
+	d->buf_pos += (int64_t)len;
 }
 
 static void
-data_emit(struct session *s, const void *p, size_t n)
+data_flush(struct session *s)
+{
+	data_flush_part(s, s->data.len);
+}
+
+static void
+data_emit_raw(struct session *s, const void *p, size_t n)
 {
 	struct data_state	*d = &s->data;
 
@@ -70,43 +79,143 @@ data_emit(struct session *s, const void *p, size_t n)
 	d->len += n;
 }
 
+/* RFC 5322 §3.3 date, local time with its offset. */
+static int
+data_date(char *buf, size_t len)
+{
+	struct tm	tm;
+	time_t		now = time(NULL);
+
+	if (localtime_r(&now, &tm) == NULL ||
+	    strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
+		return -1;
+	return 0;
+}
+
+/* Submission (RFC 6409 §8): Date and Message-ID where the client left
+ * them out, at the end of the header section, at message offset at. */
+static void
+data_insert_headers(struct session *s, uint64_t at, int blank)
+{
+	struct data_state	*d = &s->data;
+	char			 text[512], date[64];
+	size_t			 off;
+	int			 n;
+
+	d->add_headers = 0;
+	text[0] = '\0';
+	if (!(d->hdr.seen & HDR_SEEN_DATE) &&
+	    data_date(date, sizeof(date)) == 0) {
+		strlcat(text, "Date: ", sizeof(text));
+		strlcat(text, date, sizeof(text));
+		strlcat(text, "\r\n", sizeof(text));
+	}
+	/* the qid is unique here, the host name everywhere */
+	if (!(d->hdr.seen & HDR_SEEN_MESSAGE_ID)) {
+		off = strlen(text);
+		snprintf(text + off, sizeof(text) - off, "Message-ID: <%s@%s>"
+		    "\r\n", s->qid, daemon_cfg->hostname);
+	}
+	if (blank && text[0] != '\0')
+		strlcat(text, "\r\n", sizeof(text));
+	n = (int)strlen(text);
+	if (n == 0 || (int64_t)at < d->buf_pos)
+		return;	/* one header line over the buffer: flushed */
+	off = (size_t)((int64_t)at - d->buf_pos);
+	if (d->len + (size_t)n > SESSION_DATA_BUF) {
+		data_flush_part(s, off);
+		off = 0;
+	}
+	if (d->len + (size_t)n > SESSION_DATA_BUF || d->write_error)
+		return;
+	memmove(d->buf + off + n, d->buf + off, d->len - off);
+	memcpy(d->buf + off, text, (size_t)n);
+	d->len += (size_t)n;
+	d->size += (uint64_t)n;
+}
+
+static void
+data_emit(struct session *s, const void *p, size_t n)
+{
+	struct data_state	*d = &s->data;
+	const uint8_t		*b = p;
+	enum hdr_result		 r;
+	size_t			 i;
+
+	if (!d->add_headers) {
+		data_emit_raw(s, p, n);
+		return;
+	}
+	for (i = 0; i < n; i++) {
+		if ((r = hdr_scan_byte(&d->hdr, b[i])) == HDR_MORE)
+			continue;
+		data_emit_raw(s, b, i + 1);
+		data_insert_headers(s, d->hdr.line_pos, r == HDR_END_BODY);
+		data_emit_raw(s, b + i + 1, n - i - 1);
+		return;
+	}
+	data_emit_raw(s, p, n);
+}
+
 static void
 data_bare(struct session *s)
 {
 	s->data.bad_newline = 1;
 }
 
+/* RFC 3848's names: ESMTP, then S for TLS and A for AUTH. */
+static void
+data_protocol(struct session *s, char *buf, size_t len)
+{
+	if (!s->esmtp) {
+		strlcpy(buf, "SMTP", len);
+		return;
+	}
+	snprintf(buf, len, "%s%s%s", s->mail.has & SMTP_P_SMTPUTF8 ?
+	    "UTF8SMTP" : "ESMTP", s->tls ? "S" : "",
+	    s->login[0] != '\0' && !s->local ? "A" : "");
+}
+
 /* Adds the Received: trace header (RFC 5321 §4.4). */
 static int
 data_received(struct session *s)
 {
-	char		 date[64], line[1024];
-	const char	*proto, *v6;
-	struct tm	 tm;
-	time_t		 now = time(NULL);
+	char		 date[64], line[1024], proto[16], tls[160] = "";
+	char		 login[SASL_LOGIN_MAX + 40] = "";
+	const char	*v6;
 	int		 n;
 
-	if (localtime_r(&now, &tm) == NULL ||
-	    strftime(date, sizeof(date), "%a, %d %b %Y %H:%M:%S %z",
-	    &tm) == 0)
+	if (data_date(date, sizeof(date)) == -1)
 		return -1;
-	if (s->mail.has & SMTP_P_SMTPUTF8)
-		proto = "UTF8SMTP";
-	else
-		proto = s->esmtp ? "ESMTP" : "SMTP";
+	data_protocol(s, proto, sizeof(proto));
+	if (s->tls_info[0] != '\0')
+		snprintf(tls, sizeof(tls), "\r\n\t(using %s)", s->tls_info);
+	if (s->login[0] != '\0' && !s->local &&
+	    daemon_cfg->received_show_login)
+		snprintf(login, sizeof(login), "\r\n\t(Authenticated "
+		    "sender: %s)", s->login);
 	v6 = strchr(s->addr, ':') != NULL ? "IPv6:" : "";
-	n = snprintf(line, sizeof(line),
-	    "Received: from %s (unknown [%s%s])\r\n"
-	    "\tby %s (Bulwark) with %s id %s%s%s%s;\r\n\t%s\r\n",
-	    s->helo[0] ? s->helo : "unknown", v6, s->addr,
-	    daemon_cfg->hostname, proto, s->qid,
-	    s->nrcpts == 1 ? "\r\n\tfor <" : "",
-	    s->nrcpts == 1 ? s->rcpts[0].addr : "",
-	    s->nrcpts == 1 ? ">" : "", date);
+	if (s->local)
+		n = snprintf(line, sizeof(line), "Received: by %s (Bulwark, "
+		    "from userid %u)\r\n\tid %s%s%s%s;\r\n\t%s\r\n",
+		    daemon_cfg->hostname, s->local_uid, s->qid,
+		    s->nrcpts == 1 ? "\r\n\tfor <" : "",
+		    s->nrcpts == 1 ? s->rcpts[0].addr : "",
+		    s->nrcpts == 1 ? ">" : "", date);
+	else
+		n = snprintf(line, sizeof(line),
+		    "Received: from %s (unknown [%s%s])%s%s\r\n"
+		    "\tby %s (Bulwark) with %s id %s%s%s%s;\r\n\t%s\r\n",
+		    s->helo[0] ? s->helo : "unknown", v6, s->addr, tls, login,
+		    daemon_cfg->hostname, proto, s->qid,
+		    s->nrcpts == 1 ? "\r\n\tfor <" : "",
+		    s->nrcpts == 1 ? s->rcpts[0].addr : "",
+		    s->nrcpts == 1 ? ">" : "", date);
 	if (n < 0 || (size_t)n >= sizeof(line))
 		return -1;
 	memcpy(s->data.buf, line, (size_t)n);
 	s->data.len = (size_t)n;
+	s->data.buf_pos = -(int64_t)n;
 	return 0;
 }
 
@@ -123,6 +232,8 @@ data_begin(struct session *s)
 	if ((s->data.buf = malloc(SESSION_DATA_BUF)) == NULL)
 		return -1;
 	s->data.st = ST_LS;
+	s->data.add_headers = s->login[0] != '\0';
+	hdr_scan_init(&s->data.hdr);
 	return data_received(s);
 }
 
@@ -238,7 +349,11 @@ data_consume_bdat(struct session *s, struct evbuffer *in)
 	size_t			n;
 
 	while (s->data.chunk_left > 0) {
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+		if (evbuffer_get_length(in) == 0)
+			return 0;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+			v.iov_base = evbuffer_pullup(in, 1), v.iov_len = 1;
+		if (v.iov_base == NULL)
 			return 0;
 		n = v.iov_len < s->data.chunk_left ? v.iov_len :
 		    (size_t)s->data.chunk_left;
@@ -268,7 +383,12 @@ data_consume(struct session *s)
 	if (s->state == S_BDAT)
 		return data_consume_bdat(s, in);
 	while (s->data.st != ST_END) {
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1)
+		/* the TLS filter can leave an empty chain first */
+		if (evbuffer_get_length(in) == 0)
+			return 0;
+		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
+			v.iov_base = evbuffer_pullup(in, 1), v.iov_len = 1;
+		if (v.iov_base == NULL)
 			return 0;
 		used = data_scan(s, v.iov_base, v.iov_len);
 		evbuffer_drain(in, used);
@@ -295,6 +415,8 @@ data_end(struct session *s)
 {
 	struct data_state	*d = &s->data;
 
+	if (d->add_headers && hdr_scan_at_line_start(&d->hdr))
+		data_insert_headers(s, d->size, 0);
 	if (!d->too_big && !d->write_error)
 		data_flush(s);
 	if (d->bad_newline && daemon_cfg->bare_lf == BARE_LF_REJECT)

@@ -25,6 +25,8 @@
 #include <event2/bufferevent.h>
 #include <event2/event.h>
 
+#include <event2/bufferevent_ssl.h>
+
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
@@ -141,6 +143,8 @@ session_timed_out(struct session *s)
 	bufferevent_enable(s->bev, EV_WRITE);
 }
 
+static void	session_closing_check(struct session *);
+
 static void
 session_cmd_timer_cb(evutil_socket_t fd, short ev, void *arg)
 {
@@ -148,6 +152,8 @@ session_cmd_timer_cb(evutil_socket_t fd, short ev, void *arg)
 
 	if (s->state != S_CLOSING)
 		session_timed_out(s);
+	else
+		session_closing_check(s);
 }
 
 /* The workers share the listeners: each takes its part of a limit,
@@ -255,11 +261,17 @@ session_new(int fd, struct sockaddr *sa, socklen_t salen, int kind)
 		free(s);
 		return;
 	}
-	s->bev = bufferevent_socket_new(daemon_base, fd,
-	    BEV_OPT_CLOSE_ON_FREE);
+	if (kind == LISTEN_SUBMISSIONS) {
+		s->bev = tls_accept_socket(fd);
+		s->tls = 1;
+	} else
+		s->bev = bufferevent_socket_new(daemon_base, fd,
+		    BEV_OPT_CLOSE_ON_FREE);
 	s->cmd_timer = evtimer_new(daemon_base, session_cmd_timer_cb, s);
-	if (s->bev == NULL || s->cmd_timer == NULL ||
+	if (s->bev == NULL || s->cmd_timer == NULL || auth_init(s) == -1 ||
 	    (c = client_count_get(s->addr, 1)) == NULL) {
+		if (s->auth_timer != NULL)
+			event_free(s->auth_timer);
 		if (s->cmd_timer != NULL)
 			event_free(s->cmd_timer);
 		if (s->bev != NULL)
@@ -294,9 +306,11 @@ static void
 session_free(struct session *s)
 {
 	session_reset(s);
+	auth_clear(s);
 	client_count_release(s->addr);
 	RB_REMOVE(session_tree, &sessions, s);
 	event_free(s->cmd_timer);
+	event_free(s->auth_timer);
 	bufferevent_free(s->bev);
 	free(s);
 	nsessions--;
@@ -387,8 +401,10 @@ session_next_line(struct session *s, struct evbuffer *in, char *line,
 
 /* How long this command line may be (without its CRLF). */
 static size_t
-session_line_limit(const char *line, size_t len)
+session_line_limit(struct session *s, const char *line, size_t len)
 {
+	if (s->auth_step != AUTH_NONE)
+		return SESSION_LINE_MAX;
 	if (len >= 5 && strncasecmp(line, "AUTH ", 5) == 0)
 		return SESSION_LINE_MAX;
 	if (len >= 5 && (strncasecmp(line, "MAIL ", 5) == 0 ||
@@ -402,11 +418,12 @@ session_line_limit(const char *line, size_t len)
 void
 session_resume(struct session *s)
 {
-	struct evbuffer	*in = bufferevent_get_input(s->bev);
+	struct evbuffer	*in;
 	char		 line[SESSION_LINE_MAX + 1];
 	size_t		 len;
 
 	while (s->wait == W_NONE && s->state != S_CLOSING) {
+		in = bufferevent_get_input(s->bev);	/* STARTTLS swaps it */
 		if (s->discard > 0) {
 			len = evbuffer_get_length(in);
 			if (len == 0)
@@ -424,11 +441,12 @@ session_resume(struct session *s)
 		}
 		if (!session_next_line(s, in, line, &len))
 			break;
-		if (len > session_line_limit(line, len)) {
+		if (len > session_line_limit(s, line, len)) {
 			session_error(s, 500, "5.5.2", "Error: line too long");
 			continue;
 		}
 		command_line(s, line, len);
+		explicit_bzero(line, len);	/* it may be a password */
 		if (s->state != S_CLOSING && s->state != S_DATA &&
 		    s->state != S_BDAT)
 			session_timeout_command(s);
@@ -441,21 +459,53 @@ session_read_cb(struct bufferevent *bev, void *arg)
 	session_resume(arg);
 }
 
+/* A closing session goes once its last reply is out: through TLS, the
+ * plaintext side of STARTTLS's filter must have drained too. */
+static void
+session_closing_check(struct session *s)
+{
+	struct bufferevent	*under = bufferevent_get_underlying(s->bev);
+	struct timeval		 tv = { 0, 20000 };
+
+	if (evbuffer_get_length(bufferevent_get_output(s->bev)) != 0)
+		return;
+	if (under != NULL &&
+	    evbuffer_get_length(bufferevent_get_output(under)) != 0 &&
+	    ++s->close_polls < SESSION_CLOSE_POLLS) {
+		/* the filter's callbacks are its own: look again soon; the
+		 * write timeout still bounds the wait */
+		evtimer_add(s->cmd_timer, &tv);
+		return;
+	}
+	session_free(s);
+}
+
 static void
 session_write_cb(struct bufferevent *bev, void *arg)
 {
 	struct session	*s = arg;
 
-	if (s->state == S_CLOSING &&
-	    evbuffer_get_length(bufferevent_get_output(bev)) == 0)
-		session_free(s);
+	if (s->state == S_CLOSING)
+		session_closing_check(s);
+}
+
+static void
+session_tls_up(struct session *s)
+{
+	tls_describe(s->bev, s->tls_info, sizeof(s->tls_info));
+	log_info("client=%s action=tls %s", s->addr, s->tls_info);
 }
 
 static void
 session_event_cb(struct bufferevent *bev, short what, void *arg)
 {
 	struct session	*s = arg;
+	char		 why[256];
 
+	if (what & BEV_EVENT_CONNECTED) {
+		session_tls_up(s);
+		return;
+	}
 	if (what & BEV_EVENT_TIMEOUT) {
 		if (s->state == S_CLOSING) {
 			session_free(s);
@@ -464,9 +514,62 @@ session_event_cb(struct bufferevent *bev, short what, void *arg)
 		session_timed_out(s);
 		return;
 	}
-	if (s->state != S_CLOSING)
+	if (s->tls && s->tls_info[0] == '\0' && s->state != S_CLOSING) {
+		tls_error(bev, why, sizeof(why));
+		log_info("client=%s action=disconnect messages=%u "
+		    "reason=\"TLS handshake failed: %s\"", s->addr,
+		    s->messages, why);
+	} else if (s->state != S_CLOSING)
 		log_info("client=%s action=disconnect messages=%u "
 		    "reason=\"%s\"", s->addr, s->messages,
 		    (what & BEV_EVENT_EOF) ? "lost connection" : "I/O error");
 	session_free(s);
+}
+
+void
+session_starttls(struct session *s)
+{
+	struct bufferevent	*plain = s->bev, *tls;
+	struct evbuffer		*in = bufferevent_get_input(plain);
+	size_t			 pipelined = evbuffer_get_length(in);
+
+	/* RFC 3207 §4.2 and CVE-2011-0411: nothing sent in the clear
+	 * after STARTTLS may count as sent under TLS */
+	evbuffer_drain(in, pipelined);
+	bufferevent_set_timeouts(plain, NULL, NULL);
+	bufferevent_setwatermark(plain, EV_READ, 0, 0);
+	if ((tls = tls_accept_filter(plain)) == NULL) {
+		session_close(s, "TLS unavailable");
+		return;
+	}
+	s->bev = tls;
+	s->tls = 1;
+	auth_clear(s);
+	session_reset(s);
+	s->state = S_CONNECTED;
+	s->helo[0] = '\0';
+	s->esmtp = 0;
+	s->login[0] = '\0';
+	bufferevent_setcb(tls, session_read_cb, session_write_cb,
+	    session_event_cb, s);
+	bufferevent_setwatermark(tls, EV_READ, 0, SESSION_LINE_MAX + 2);
+	session_timeout_command(s);
+	bufferevent_enable(tls, EV_READ | EV_WRITE);
+	if (pipelined > 0)
+		log_info("client=%s action=starttls discarded=%zu "
+		    "reason=\"commands pipelined after STARTTLS\"", s->addr,
+		    pipelined);
+}
+
+/* Why a submission port refuses a transaction, or NULL. */
+const char *
+session_submission_refusal(struct session *s)
+{
+	if (s->local || s->listener_kind == LISTEN_SMTP)
+		return NULL;
+	if (!s->tls)
+		return "Must issue a STARTTLS command first";
+	if (s->login[0] == '\0')
+		return "Authentication required";
+	return NULL;
 }

@@ -13,8 +13,10 @@
 #include <stdint.h>
 
 #include "address.h"
+#include "hdrscan.h"
 #include "parse.h"
 #include "proto.h"
+#include "sasl.h"
 
 struct bufferevent;
 
@@ -27,6 +29,7 @@ struct bufferevent;
 #define SESSION_CMD_MAX		512
 #define SESSION_MAILRCPT_MAX	2048
 #define SESSION_DATA_BUF	(64 * 1024)
+#define SESSION_CLOSE_POLLS	1500	/* 30 s of 20 ms for a last reply */
 
 enum session_state {
 	S_CONNECTED,		/* greeting sent, no HELO yet */
@@ -44,6 +47,18 @@ enum session_wait {
 	W_LOOKUP,		/* RCPT: lookup's answer */
 	W_OPEN,			/* DATA/BDAT: qmgr's queue file */
 	W_COMMIT,		/* end of data: qmgr's commit */
+	W_AUTH,			/* AUTH: lookup's verdict, or the delay
+				   after a failure */
+	W_SENDER,		/* MAIL: may this login use the sender? */
+	W_LOCAL_USER,		/* local socket: who is the peer's uid? */
+};
+
+/* Where an AUTH exchange is (RFC 4954 §4). */
+enum auth_step {
+	AUTH_NONE,
+	AUTH_PLAIN_WAIT,	/* 334 sent: the PLAIN message */
+	AUTH_LOGIN_USER,	/* 334 Username: */
+	AUTH_LOGIN_PASS,	/* 334 Password: */
 };
 
 struct rcpt {
@@ -64,6 +79,10 @@ struct data_state {
 	int		 bad_newline;	/* a bare CR or LF was seen */
 	int		 too_big;
 	int		 write_error;
+	/* submission: where the headers end, which ones are there */
+	int		 add_headers;
+	struct hdr_scan	 hdr;
+	int64_t		 buf_pos;	/* message offset of buf[0] */
 };
 
 struct session {
@@ -84,6 +103,22 @@ struct session {
 	unsigned		 errors;
 	unsigned		 nontx;
 	char			 helo[ADDRESS_DOMAIN_MAX + 1];
+
+	/* TLS: on from the handshake's start; tls_info once it is done */
+	int			 tls;
+	char			 tls_info[128];
+	unsigned		 close_polls;
+
+	/* AUTH; for the local socket, the peer's user */
+	char			 login[SASL_LOGIN_MAX + 1];	/* "": none */
+	char			 auth_mech[8];	/* "PLAIN", "LOGIN" */
+	enum auth_step		 auth_step;
+	char			 auth_user[SASL_LOGIN_MAX + 1];	/* LOGIN */
+	struct event		*auth_timer;	/* the delay after a failure */
+	int			 auth_throttled;
+	int			 local;		/* the sendmail socket */
+	uint32_t		 local_uid;
+	int			 sender_any;	/* root, trusted-users */
 
 	/* the transaction */
 	struct address		 sender;
@@ -118,12 +153,20 @@ void		 session_timeout_command(struct session *);
 void		 session_timeout_data(struct session *);
 struct session	*session_by_id(uint32_t);
 void		 session_each(void (*)(struct session *, void *), void *);
+/* After "220 Ready to start TLS": everything pipelined after STARTTLS
+ * is dropped unread (RFC 3207 §4.2), and the session starts over. */
+void		 session_starttls(struct session *);
+/* Does the session need TLS, or authentication, for a transaction? */
+const char	*session_submission_refusal(struct session *);
 
 /* command.c */
 void		 command_line(struct session *, const char *line, size_t len);
 void		 command_rcpt_answer(struct session *, uint32_t status,
 		    const char *dsn, const char *text);
 void		 command_data_start(struct session *);
+void		 command_sender_answer(struct session *, uint32_t status);
+void		 command_local_user(struct session *, uint32_t status,
+		    const char *name);
 
 /* data.c */
 int		 data_begin(struct session *);
@@ -134,10 +177,22 @@ void		 data_end(struct session *);
 void		 data_commit_answer(struct session *, int ok,
 		    const char *text);
 
+/* auth.c */
+int		 auth_init(struct session *);
+int		 auth_offered(struct session *);
+void		 auth_command(struct session *, struct smtp_cmd *);
+void		 auth_line(struct session *, const char *line, size_t len);
+void		 auth_answer(struct session *, uint32_t status);
+void		 auth_clear(struct session *);
+
 /* client.c */
 int		 client_lookup_rcpt(struct session *, const char *addr);
 int		 client_qmgr_open(struct session *);
 int		 client_qmgr_commit(struct session *);
 void		 client_qmgr_abort(struct session *);
+int		 client_lookup_auth(struct session *, const char *login,
+		    const char *password);
+int		 client_lookup_sender(struct session *);
+int		 client_lookup_uid(struct session *);
 
 #endif

@@ -32,6 +32,12 @@ void		smtpd_qmgr_gone(struct link *);
 void		smtpd_lookup_gone(struct link *);
 
 /* tls.c */
+struct bufferevent;
 void		smtpd_tls_setup(struct config *);
+int		tls_available(void);
+struct bufferevent *tls_accept_socket(int fd);
+struct bufferevent *tls_accept_filter(struct bufferevent *plain);
+void		tls_describe(struct bufferevent *, char *, size_t);
+void		tls_error(struct bufferevent *, char *, size_t);
 
 #endif
