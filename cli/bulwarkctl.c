@@ -200,8 +200,6 @@ main(int argc, char **argv)
 	int		 ch, sock, rc, mailq = strcmp(base, "mailq") == 0;
 
 	ctl_progname = mailq ? "mailq" : "bulwarkctl";
-	if (!mailq && argc > 1 && strcmp(argv[1], "table") == 0)
-		return table_tool_main(argc - 1, argv + 1);
 	while ((ch = getopt(argc, argv, mailq ? "C:f:v" : "+f:")) != -1) {
 		switch (ch) {
 		case 'C':
@@ -218,6 +216,9 @@ main(int argc, char **argv)
 	argv += optind;
 	if (mailq ? argc != 0 : argc < 1)
 		usage(mailq);
+	/* bulwark-table's command line from its command on (argv[0]) */
+	if (!mailq && strcmp(argv[0], "table") == 0)
+		return table_tool_main(argc, argv);
 	if ((sock = ctl_connect(spool_of(conf))) < 0)
 		return -sock;
 	if (mailq)
