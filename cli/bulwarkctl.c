@@ -48,6 +48,7 @@ cmd_list(int sock, enum ctl_list_style style, const char *match)
 	struct ipc_msg		 m;
 	struct wire_r		 r;
 	char			 after[QM_QID_MAX + 1] = "";
+	char			 prev[QM_QID_MAX + 1];
 	uint32_t		 flags, count;
 	int			 rc;
 
@@ -61,7 +62,10 @@ cmd_list(int sock, enum ctl_list_style style, const char *match)
 		if (m.type != CQ_LIST_REPLY)
 			return ctl_bad_answer("list");
 		wire_r_init(&r, &m);
-		if (qc_list_head_read(&r, &flags, after, &count) == -1)
+		strlcpy(prev, after, sizeof(prev));
+		/* queue ids sort as strings: each page must go on */
+		if (qc_list_head_read(&r, &flags, after, &count) == -1 ||
+		    ((flags & QC_LIST_MORE) && strcmp(after, prev) <= 0))
 			return ctl_bad_answer("list");
 		if ((rc = ctl_print_list_page(stdout, style, &r, count,
 		    &t)) != 0)

@@ -23,6 +23,19 @@
 
 static struct wire_w	body, item, rcpts;
 
+/* A copy fit for the client's reader, which refuses control characters
+ * (an envelope read from disk may hold any byte but NUL). */
+static void
+control_copy(char *dst, const char *src, size_t len)
+{
+	char	*p;
+
+	strlcpy(dst, src, len);
+	for (p = dst; *p != '\0'; p++)
+		if ((unsigned char)*p < 0x20 || *p == 0x7f)
+			*p = '?';
+}
+
 static uint32_t
 control_state(enum rcpt_state st)
 {
@@ -50,12 +63,12 @@ control_rcpts(const struct envelope *env, size_t budget)
 	for (i = 0; i < env->nrcpt; i++) {
 		r = &env->rcpt[i];
 		memset(&q, 0, sizeof(q));
-		strlcpy(q.addr, r->addr, sizeof(q.addr));
+		control_copy(q.addr, r->addr, sizeof(q.addr));
 		q.state = control_state(r->state);
 		q.attempts = r->attempts;
 		q.next_try = r->next_try > 0 ? r->next_try : 0;
-		strlcpy(q.dsn, r->dsn, sizeof(q.dsn));
-		strlcpy(q.text, r->text, sizeof(q.text));
+		control_copy(q.dsn, r->dsn, sizeof(q.dsn));
+		control_copy(q.text, r->text, sizeof(q.text));
 		len = rcpts.len;
 		qc_rcpt_write(&rcpts, &q);
 		if (rcpts.err || rcpts.len > budget) {
@@ -80,7 +93,7 @@ control_msg(struct wire_w *w, const struct envelope *env, size_t budget)
 	    (admin_active(env) ? QC_F_ACTIVE : 0);
 	m.arrival = env->arrival > 0 ? env->arrival : 0;
 	m.size = env->size;
-	strlcpy(m.sender, env->sender, sizeof(m.sender));
+	control_copy(m.sender, env->sender, sizeof(m.sender));
 	m.nrcpt = (uint32_t)env->nrcpt;
 	m.count = control_rcpts(env, budget - MSG_HEAD_MAX);
 	qc_msg_write(w, &m);
@@ -170,11 +183,11 @@ control_show_build(struct wire_w *w, const struct envelope *env)
 	struct qc_details	d;
 
 	memset(&d, 0, sizeof(d));
-	strlcpy(d.client_addr, env->client_addr, sizeof(d.client_addr));
-	strlcpy(d.client_name, env->client_name, sizeof(d.client_name));
-	strlcpy(d.helo, env->helo, sizeof(d.helo));
-	strlcpy(d.auth, env->auth, sizeof(d.auth));
-	strlcpy(d.envid, env->envid, sizeof(d.envid));
+	control_copy(d.client_addr, env->client_addr, sizeof(d.client_addr));
+	control_copy(d.client_name, env->client_name, sizeof(d.client_name));
+	control_copy(d.helo, env->helo, sizeof(d.helo));
+	control_copy(d.auth, env->auth, sizeof(d.auth));
+	control_copy(d.envid, env->envid, sizeof(d.envid));
 	d.body = env->body;
 	d.ret = env->ret;
 	d.smtputf8 = (env->flags & QM_F_SMTPUTF8) != 0;

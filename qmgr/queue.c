@@ -353,34 +353,26 @@ queue_unlink(int d, const char *qid)
 	return 0;
 }
 
-/* Which of env/ and hold/ holds the envelope of qid; -1: neither. */
-static int
-queue_env_dir(const char *qid)
-{
-	struct stat	st;
-
-	if (fstatat(dfd[D_ENV], qid, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return D_ENV;
-	if (fstatat(dfd[D_HOLD], qid, &st, AT_SYMLINK_NOFOLLOW) == 0)
-		return D_HOLD;
-	return -1;
-}
-
 int
 queue_remove(const char *qid)
 {
-	int	d = queue_env_dir(qid);
+	int	d = D_ENV;
 
 	/* the envelope's removal must become durable, or a crash would
 	 * deliver again: its directory is synced once for all the removals
 	 * of this turn of the event loop. A message file left behind
 	 * without its envelope is removed by the recovery scan: msg/ needs
-	 * no sync. */
-	if (d != -1) {
-		if (queue_unlink(d, qid) == -1)
+	 * no sync. A held message's envelope is in hold/. */
+	if (unlinkat(dfd[D_ENV], qid, 0) == -1) {
+		if (errno != ENOENT) {
+			log_warn("queue: remove env/%s", qid);
 			return -1;
-		queue_sync_later(d);
+		}
+		d = D_HOLD;
+		if (queue_unlink(D_HOLD, qid) == -1)
+			return -1;
 	}
+	queue_sync_later(d);
 	return queue_unlink(D_MSG, qid);
 }
 

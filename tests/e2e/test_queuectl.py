@@ -500,3 +500,31 @@ def test_table_is_bulwark_table(tmp_path):
                         str(src), "key1"], capture_output=True, text=True,
                        timeout=30)
     assert (r.returncode, r.stdout) == (0, "value1\n")
+
+
+def test_long_list_comes_in_pages(mta):
+    """More than one answer frame's worth of queue: every message is
+    listed once, in queue id order, across pages."""
+    mark = mta.log_mark()
+    rcpts = [f"{ALICE}+{i}@{DOMAIN}" for i in range(250)]
+    qids = []
+    for n in range(3):
+        msg = f"Subject: paged{n}\r\n\r\nhello\r\n"
+        with smtplib.SMTP("127.0.0.1", mta.port, timeout=30) as s:
+            s.ehlo("client.example.test")
+            assert s.mail("sender@example.org")[0] == 250
+            for r in rcpts:
+                assert s.rcpt(r)[0] == 250
+            code, text = s.data(msg)
+        assert code == 250, text
+        qids.append(re.search(rb"queued as ([0-9A-F]{16})",
+                              text).group(1).decode())
+    for q in qids:
+        mta.wait_for_log(rf"qid={q} to=<{ALICE}\+249@{DOMAIN}> "
+                         r"status=deferred", 60, since=mark)
+    out = ok(ctl(mta, "queue"))
+    assert re.findall(r"^qid=([0-9A-F]{16})", out, re.M) == sorted(qids)
+    assert len(re.findall(r"^  to=", out, re.M)) == 750
+    entries = mailq_entries(ok(mailq(mta)))
+    assert list(entries) == sorted(qids)
+    assert all(len(e[3]) == 250 for e in entries.values())
