@@ -1,8 +1,9 @@
 /*
- * table_tool.c: bulwark-table(8), the table tool. "build" compiles a text
- * source (key value lines, or aliases with -a) into its table file
- * atomically, as newaliases does for the alias table; "get" prints the
- * value of one key, as lookup would find it (postmap -q).
+ * table_tool.c: bulwark-table(8), the table tool, also run as
+ * "bulwarkctl table". "build" compiles a text source (key value lines,
+ * or aliases with -a) into its table file atomically, as newaliases does
+ * for the alias table; "get" prints the value of one key, as lookup
+ * would find it (postmap -q).
  */
 #include <limits.h>
 #include <stdio.h>
@@ -12,6 +13,7 @@
 
 #include "compile.h"
 #include "table.h"
+#include "table_tool.h"
 
 static void __attribute__((noreturn))
 usage(void)
@@ -78,7 +80,7 @@ table_tool_get(const char *spec, const char *key)
 }
 
 int
-main(int argc, char **argv)
+table_tool_main(int argc, char **argv)
 {
 	const char	*type = "hash", *cmd;
 	char		 spec[PATH_MAX + 16], path[PATH_MAX];

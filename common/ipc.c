@@ -468,6 +468,12 @@ ipc_chan_is_open(const struct ipc_chan *c)
 	return c->open;
 }
 
+size_t
+ipc_chan_queued(const struct ipc_chan *c)
+{
+	return c->outq_len;
+}
+
 void
 ipc_chan_free(struct ipc_chan *c)
 {

@@ -73,6 +73,8 @@ int		 ipc_send(struct ipc_chan *, uint16_t type, const void *data,
 const char	*ipc_chan_peer(const struct ipc_chan *);
 int		 ipc_chan_fd(const struct ipc_chan *);
 int		 ipc_chan_is_open(const struct ipc_chan *);
+/* frames queued and not yet sent: a peer that does not read */
+size_t		 ipc_chan_queued(const struct ipc_chan *);
 void		 ipc_chan_free(struct ipc_chan *);
 
 /* A SOCK_SEQPACKET socketpair, close-on-exec, both ends non-blocking. */

@@ -33,6 +33,12 @@ enum {
 				   frame; the master ends it */
 };
 
+/* CTL_LISTENER kinds of the public Unix sockets in SPOOL/public/
+ * (master/public.c), after the TCP ones of enum listener_kind */
+enum {
+	CTL_LISTEN_CONTROL = 100,	/* public/control, for qmgr */
+};
+
 /* smtpd|deliver-local|qmgr -> lookup and back */
 enum {
 	LK_RCPT = 100,		/* u32 id, u32 flags, str address */
@@ -133,6 +139,32 @@ enum dl_status {
 	DL_OK,
 	DL_TEMPFAIL,
 	DL_PERMFAIL,
+};
+
+/* bulwarkctl|mailq -> qmgr over SPOOL/public/control, and back
+ * (common/queuectl.h has the payloads). One request, then its one
+ * reply; a client that asks again before its answer is dropped. Only
+ * root may do more than CQ_IDENT and CQ_LIST, and a list for anyone
+ * else holds only the messages whose sender is that user. */
+enum {
+	CQ_IDENT = 400,		/* str login: who a non-root client says it
+				   is; qmgr checks it with lookup against
+				   the peer's SO_PEERCRED uid */
+	CQ_LIST,		/* str after (queue id, "" from the start),
+				   str match ("" for all) */
+	CQ_SHOW,		/* str qid */
+	CQ_FLUSH,		/* str qid, "" for every message */
+	CQ_HOLD,		/* str qid */
+	CQ_RELEASE,		/* str qid */
+	CQ_DELETE,		/* str qid */
+	CQ_COUNTERS,		/* (empty) */
+	CQ_REQUEST_LAST = 449,	/* requests are 400..449 */
+	CQ_OK = 450,		/* str text */
+	CQ_ERROR,		/* u32 code (QCE_*), str text */
+	CQ_LIST_REPLY,		/* u32 flags, str next, u32 count, then
+				   count messages */
+	CQ_SHOW_REPLY,		/* message, details, recipients, headers */
+	CQ_COUNTERS_REPLY,	/* u32 count, count times str name, u64 */
 };
 
 #endif

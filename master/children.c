@@ -171,6 +171,25 @@ child_send_listeners(struct child *c)
 	}
 }
 
+/* The public sockets this kind serves (public.c). */
+static void
+child_send_public(struct child *c)
+{
+	const struct public_sock	*p;
+	size_t				 i;
+	int				 fd;
+
+	for (i = 0; (p = public_get(i)) != NULL; i++) {
+		if (p->kind != c->kind)
+			continue;
+		if ((fd = dup(p->fd)) == -1) {
+			log_warn("dup %s", p->name);
+			continue;
+		}
+		child_send_u32s(c, CTL_LISTENER, p->lkind, 0, p->name, fd);
+	}
+}
+
 static void	child_dispatch(struct ipc_chan *, struct ipc_msg *, void *);
 static void	child_closed(struct ipc_chan *, const char *, void *);
 
@@ -243,6 +262,7 @@ child_spawn(struct child *c)
 	child_send_config(c);
 	if (c->kind == PROC_SMTPD)
 		child_send_listeners(c);
+	child_send_public(c);
 	TAILQ_FOREACH(p, &children, entry)
 		if (p != c && p->pid > 0 && p->ctl != NULL &&
 		    linked(c->kind, p->kind))

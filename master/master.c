@@ -5,6 +5,8 @@
  * reads a byte from the network.
  */
 
+#include <sys/socket.h>
+
 #include <libgen.h>
 #include <limits.h>
 #include <signal.h>
@@ -145,6 +147,7 @@ master_signal(evutil_socket_t sig, short ev, void *arg)
 		if (!master.stopping) {
 			log_info("stopping on signal %d", (int)sig);
 			listeners_close(&master.listeners);
+			public_close();
 			children_stop_all();
 		}
 		break;
@@ -181,6 +184,12 @@ master_start(void)
 	if (listeners_open(master.cfg, NULL, &master.listeners, err,
 	    sizeof(err)) == -1)
 		fatalx("%s", err);
+	/* after the lock: a refused second master leaves them alone */
+	if (public_init(master.cfg) == -1 ||
+	    public_open("control", SOCK_SEQPACKET, 0666, PROC_QMGR,
+	    CTL_LISTEN_CONTROL) == -1)
+		fatalx("cannot bind the public sockets in %s/public",
+		    master.cfg->spool_dir);
 	if (!master.foreground) {
 		if (daemon(0, 0) == -1)
 			fatal("daemon");

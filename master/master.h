@@ -7,6 +7,8 @@
 
 #include <sys/types.h>
 
+#include <stdint.h>
+
 #include "config.h"
 #include "proto.h"
 
@@ -29,9 +31,28 @@ void	listeners_close(struct listener_set *);
 void	listener_name(const struct cfg_listener *, char *buf, size_t len);
 
 /* spool.c */
+int	spool_dir(const char *path, uid_t, gid_t, mode_t);
 int	spool_prepare(const struct config *);
 int	spool_lock(const struct config *);
 int	spool_write_pid(int fd);
+
+/* public.c: the public Unix sockets in SPOOL/public/. public_open
+ * binds SPOOL/public/NAME (type SOCK_STREAM or SOCK_SEQPACKET, chmod to
+ * mode) and hands it to every start of a daemon of kind, as a
+ * CTL_LISTENER of listener kind lkind named "public/NAME". */
+struct public_sock {
+	char		 name[40];
+	enum proc_kind	 kind;
+	uint32_t	 lkind;
+	int		 fd;
+};
+
+int	public_init(const struct config *);
+int	public_open(const char *name, int type, mode_t mode,
+	    enum proc_kind kind, uint32_t lkind);
+/* the i-th socket, or NULL past the last */
+const struct public_sock *public_get(size_t i);
+void	public_close(void);
 
 /* children.c */
 struct master_state {

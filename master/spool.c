@@ -16,7 +16,7 @@
 #include "master.h"
 #include "privsep.h"
 
-static int
+int
 spool_dir(const char *path, uid_t uid, gid_t gid, mode_t mode)
 {
 	struct stat	st;

@@ -55,17 +55,33 @@ qmgr_setup(struct config *cfg)
 	qmgr_lock();
 }
 
-/* lookup has nothing to tell qmgr yet: any frame breaks the protocol */
+/* lookup answers only the control socket's questions about logins */
 static const struct ipc_rule lookup_rules[] = {
+	{ LK_USER_REPLY, 24, IPC_MAX_PAYLOAD, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
 
 int	qmgr_retiring;
+int64_t	qmgr_started;
 
 static void
 qmgr_lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
-	close(m->fd);
+	if (m->type == LK_USER_REPLY && control_lookup_reply(m) == 0)
+		return;
+	link_drop(arg, "malformed user reply");
+}
+
+/* The master's public sockets: for qmgr, the control socket. */
+static void
+qmgr_listener(int fd, int kind, const char *name)
+{
+	if (kind == CTL_LISTEN_CONTROL)
+		control_listen(fd);
+	else {
+		log_warnx("unexpected listener %s", name);
+		close(fd);
+	}
 }
 
 static void
@@ -97,6 +113,7 @@ qmgr_start(void)
 
 	if (queue_init() == -1)
 		fatalx("queue: cannot set up the queue directory");
+	qmgr_started = sched_now();
 	sched_init();
 	if ((n = queue_recover(sched_add)) == -1)
 		fatalx("queue: cannot scan the queue directory");
@@ -136,6 +153,7 @@ static const struct daemon_ops qmgr_ops = {
 	.chroot_dir = qmgr_chroot,
 	.setup = qmgr_setup,
 	.start = qmgr_start,
+	.listener = qmgr_listener,
 	.link = qmgr_link,
 	.reconfigure = qmgr_reconfigure,
 	.retire = qmgr_retire,

@@ -10,6 +10,7 @@
 #include <stddef.h>
 #include <stdint.h>
 
+#include "ipc.h"
 #include "proto.h"
 
 struct link;
@@ -71,6 +72,8 @@ struct envelope {
 	uint32_t		 ret;		/* QM_RET_* */
 	char			*envid;		/* "" when not given */
 	uint64_t		 size;		/* bytes of the message file */
+	/* in memory only: the envelope is in hold/, not env/ */
+	int			 held;
 	size_t			 nrcpt;
 	size_t			 rcpt_cap;
 	struct envelope_rcpt	*rcpt;
@@ -106,16 +109,23 @@ int		 queue_commit(struct envelope *, char *why, size_t whylen);
  * batch; rc[i] is 0 or -1 with why[i] (whylen bytes each) set. */
 void		 queue_commit_batch(struct envelope **, size_t n, int *rc,
 		    char why[][128], size_t whylen);
-/* Rewrite env/QID atomically and durably. */
+/* Rewrite env/QID (hold/QID if held) atomically and durably. */
 int		 queue_env_write(const struct envelope *);
-/* Remove a delivered message: env/QID first, then msg/QID. */
+/* Remove a delivered message: env/QID (or hold/QID) first, then
+ * msg/QID. */
 int		 queue_remove(const char *qid);
+/* The same at once and durably, for a message deleted by hand. */
+int		 queue_delete(const struct envelope *);
+/* Move the envelope between env/ and hold/ (env->held says where it is
+ * now), durably. */
+int		 queue_hold(const struct envelope *, int hold);
 /* Remove an uncommitted msg/QID. */
 void		 queue_discard(const char *qid);
 /* A read-only descriptor of msg/QID, or -1. */
 int		 queue_open_msg(const char *qid);
 /* Scan the queue at start; load() takes over each good envelope's
- * content. Returns the number of messages loaded, or -1. */
+ * content (held set for those in hold/). Returns the number of messages
+ * loaded, or -1. */
 long		 queue_recover(void (*load)(struct envelope *));
 
 /* smtpd_link.c: the hand-off of new messages from smtpd. */
@@ -135,6 +145,43 @@ unsigned	 sched_retry_min(void);
 unsigned	 sched_retry_max(void);
 unsigned	 sched_lifetime(void);
 unsigned	 sched_delay_warning(void);
+/* The queued messages by queue id (admin.c, control.c): the envelope
+ * of qid, or NULL; the first whose id sorts after after ("": the
+ * first), or NULL at the end. */
+struct envelope	*sched_env_find(const char *qid);
+struct envelope	*sched_env_next(const char *after);
+/* env's hold or retry times changed: schedule it again */
+void		 sched_env_update(struct envelope *env);
+/* env is gone from disk: forget it (env is freed) */
+void		 sched_env_forget(struct envelope *env);
+
+/* admin.c: what an administrator does to queued messages, each change
+ * on disk before it is answered and logged in one line. who says who
+ * asked, for the log. */
+enum admin_result {
+	ADMIN_OK,
+	ADMIN_ALREADY,		/* already held, or not held */
+	ADMIN_NOTFOUND,
+	ADMIN_HELD,		/* flush of a held message */
+	ADMIN_BUSY,		/* a delivery is in flight */
+	ADMIN_IOERR,
+};
+
+struct qmgr_counters {		/* since qmgr started */
+	uint64_t	received;	/* messages from smtpd */
+	uint64_t	delivered;	/* recipients */
+	uint64_t	deferred;	/* temporary failures */
+	uint64_t	bounced;	/* recipients failed for good */
+};
+extern struct qmgr_counters	qmgr_counters;
+
+/* qid NULL: every message not on hold; *n: how many were flushed */
+enum admin_result admin_flush(const char *qid, const char *who, size_t *n);
+enum admin_result admin_hold(const char *qid, int hold, const char *who);
+enum admin_result admin_delete(const char *qid, const char *who);
+/* 1 if some recipient of env is in delivery */
+int		 admin_active(const struct envelope *);
+size_t		 admin_held_count(void);
 
 /* bounce.c: delivery status notifications (RFC 3464). Queues one DSN
  * for the recipients of env that need a report now and marks them
@@ -143,8 +190,22 @@ int		 bounce_queue(struct envelope *env, int64_t now);
 /* 1 when some recipient of env needs a report at now */
 int		 bounce_needed(const struct envelope *env, int64_t now);
 
+/* control.c: the control socket (the master's CTL_LISTEN_CONTROL). */
+void		 control_listen(int fd);
+/* lookup's LK_USER_REPLY; -1 if malformed */
+int		 control_lookup_reply(struct ipc_msg *);
+
+/* control_list.c: the answers that describe the queue. login NULL:
+ * every sender's messages, else only that user's. */
+struct wire_w;
+void		 control_list_build(struct wire_w *, const char *after,
+		    const char *match, const char *login);
+void		 control_show_build(struct wire_w *, const struct envelope *);
+void		 control_counters_build(struct wire_w *);
+
 /* qmgr.c */
 extern int	 qmgr_retiring;
+extern int64_t	 qmgr_started;
 void		 qmgr_idle_check(void);
 
 #endif

@@ -9,6 +9,7 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -187,7 +188,7 @@ queue_env_write(const struct envelope *env)
 {
 	char	*text;
 	size_t	 len;
-	int	 rc;
+	int	 rc, d = env->held ? D_HOLD : D_ENV;
 
 	if ((text = envelope_format(env, &len)) == NULL) {
 		log_warnx("queue: cannot format the envelope of %s", env->qid);
@@ -197,12 +198,12 @@ queue_env_write(const struct envelope *env)
 	free(text);
 	if (rc == -1)
 		return -1;
-	if (renameat(dfd[D_TMP], env->qid, dfd[D_ENV], env->qid) == -1) {
-		log_warn("queue: rename tmp/%s to env/", env->qid);
+	if (renameat(dfd[D_TMP], env->qid, dfd[d], env->qid) == -1) {
+		log_warn("queue: rename tmp/%s to %s/", env->qid, dir_names[d]);
 		unlinkat(dfd[D_TMP], env->qid, 0);
 		return -1;
 	}
-	return queue_sync_dir(D_ENV);
+	return queue_sync_dir(d);
 }
 
 /* Phase 1: every message file on disk, its size in its envelope. */
@@ -325,21 +326,21 @@ queue_commit(struct envelope *env, char *why, size_t whylen)
 static void
 queue_sync_later_cb(evutil_socket_t fd, short ev, void *arg)
 {
-	(void)queue_sync_dir(D_ENV);
+	(void)queue_sync_dir((int)(intptr_t)arg);
 }
 
 static void
 queue_sync_later(int d)
 {
-	static struct event	*ev;
+	static struct event	*ev[D_COUNT];
 
-	if (ev == NULL && (ev = event_new(daemon_base, -1, 0,
-	    queue_sync_later_cb, NULL)) == NULL) {
+	if (ev[d] == NULL && (ev[d] = event_new(daemon_base, -1, 0,
+	    queue_sync_later_cb, (void *)(intptr_t)d)) == NULL) {
 		(void)queue_sync_dir(d);
 		return;
 	}
-	if (!event_pending(ev, EV_TIMEOUT, NULL))
-		event_active(ev, EV_TIMEOUT, 0);
+	if (!event_pending(ev[d], EV_TIMEOUT, NULL))
+		event_active(ev[d], EV_TIMEOUT, 0);
 }
 
 static int
@@ -355,14 +356,59 @@ queue_unlink(int d, const char *qid)
 int
 queue_remove(const char *qid)
 {
+	int	d = D_ENV;
+
 	/* the envelope's removal must become durable, or a crash would
-	 * deliver again: env/ is synced once for all the removals of this
-	 * turn of the event loop. A message file left behind without its
-	 * envelope is removed by the recovery scan: msg/ needs no sync. */
-	if (queue_unlink(D_ENV, qid) == -1)
-		return -1;
-	queue_sync_later(D_ENV);
+	 * deliver again: its directory is synced once for all the removals
+	 * of this turn of the event loop. A message file left behind
+	 * without its envelope is removed by the recovery scan: msg/ needs
+	 * no sync. A held message's envelope is in hold/. */
+	if (unlinkat(dfd[D_ENV], qid, 0) == -1) {
+		if (errno != ENOENT) {
+			log_warn("queue: remove env/%s", qid);
+			return -1;
+		}
+		d = D_HOLD;
+		if (queue_unlink(D_HOLD, qid) == -1)
+			return -1;
+	}
+	queue_sync_later(d);
 	return queue_unlink(D_MSG, qid);
+}
+
+/* Once the envelope is gone the message is: what fails after that is
+ * logged, and the recovery scan removes a message file left behind. */
+int
+queue_delete(const struct envelope *env)
+{
+	int	d = env->held ? D_HOLD : D_ENV;
+
+	if (queue_unlink(d, env->qid) == -1)
+		return -1;
+	(void)queue_sync_dir(d);
+	(void)queue_unlink(D_MSG, env->qid);
+	return 0;
+}
+
+/* A rename between two directories is atomic: after a crash the
+ * envelope is in one or the other, never both nor neither. The
+ * destination is synced first, so that the new name is on disk before
+ * the old one is known to be gone. */
+int
+queue_hold(const struct envelope *env, int hold)
+{
+	int	from = env->held ? D_HOLD : D_ENV, to = hold ? D_HOLD : D_ENV;
+
+	if (from == to)
+		return 0;
+	if (renameat(dfd[from], env->qid, dfd[to], env->qid) == -1) {
+		log_warn("queue: rename %s/%s to %s/", dir_names[from],
+		    env->qid, dir_names[to]);
+		return -1;
+	}
+	if (queue_sync_dir(to) == -1 || queue_sync_dir(from) == -1)
+		return -1;
+	return 0;
 }
 
 /* An uncommitted message; its envelope too, should a failed commit have
@@ -475,7 +521,7 @@ queue_corrupt(int d, const char *name, const char *why)
 }
 
 static int
-queue_env_read(const char *qid, struct envelope *env, char *err,
+queue_env_read(int d, const char *qid, struct envelope *env, char *err,
     size_t errlen)
 {
 	struct stat	 st;
@@ -483,7 +529,7 @@ queue_env_read(const char *qid, struct envelope *env, char *err,
 	ssize_t		 n;
 	int		 fd, rc;
 
-	fd = openat(dfd[D_ENV], qid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
+	fd = openat(dfd[d], qid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
 	    O_NONBLOCK);
 	if (fd == -1 || fstat(fd, &st) == -1) {
 		snprintf(err, errlen, "cannot open: %s", strerror(errno));
@@ -524,35 +570,45 @@ queue_msg_exists(const char *qid)
 	return S_ISREG(st.st_mode) ? 1 : 0;
 }
 
+/* An envelope of env/ or hold/ (d), loaded if it and its message file
+ * are sound. */
 static int
-queue_recover_env(const char *name, void (*load)(struct envelope *))
+queue_recover_env(int d, const char *name, void (*load)(struct envelope *))
 {
 	struct envelope	env;
+	struct stat	st;
 	char		err[256];
 	int		exists;
 
 	if (!envelope_qid_valid(name)) {
-		queue_corrupt(D_ENV, name, "not a queue id");
+		queue_corrupt(d, name, "not a queue id");
+		return 0;
+	}
+	/* the user's copy in env/ wins: no rename leaves both behind */
+	if (d == D_HOLD && fstatat(dfd[D_ENV], name, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0) {
+		queue_corrupt(d, name, "env/ holds the same queue id");
 		return 0;
 	}
 	if ((exists = queue_msg_exists(name)) == -1) {
 		log_warn("queue: stat msg/%s; left for the next start", name);
 		return 0;
 	}
-	if (queue_env_read(name, &env, err, sizeof(err)) == -1) {
-		queue_corrupt(D_ENV, name, err);
+	if (queue_env_read(d, name, &env, err, sizeof(err)) == -1) {
+		queue_corrupt(d, name, err);
 		if (exists)
 			queue_corrupt(D_MSG, name, "its envelope is damaged");
 		return 0;
 	}
 	if (strcmp(env.qid, name) != 0 || !exists) {
-		queue_corrupt(D_ENV, name, exists ? "queue id differs from "
+		queue_corrupt(d, name, exists ? "queue id differs from "
 		    "the file name" : "no message file");
 		if (exists)
 			queue_corrupt(D_MSG, name, "its envelope is damaged");
 		envelope_free(&env);
 		return 0;
 	}
+	env.held = d == D_HOLD;
 	load(&env);
 	envelope_free(&env);
 	return 1;
@@ -567,10 +623,12 @@ queue_recover_msg(const char *name)
 		queue_corrupt(D_MSG, name, "not a queue id");
 		return;
 	}
-	if (fstatat(dfd[D_ENV], name, &st, AT_SYMLINK_NOFOLLOW) == 0)
+	if (fstatat(dfd[D_ENV], name, &st, AT_SYMLINK_NOFOLLOW) == 0 ||
+	    (errno == ENOENT && fstatat(dfd[D_HOLD], name, &st,
+	    AT_SYMLINK_NOFOLLOW) == 0))
 		return;
 	if (errno != ENOENT) {
-		log_warn("queue: stat env/%s", name);
+		log_warn("queue: stat the envelope of %s", name);
 		return;
 	}
 	if (queue_unlink(D_MSG, name) == 0)
@@ -599,22 +657,27 @@ queue_clean_tmp(void)
 long
 queue_recover(void (*load)(struct envelope *))
 {
-	struct names	nl;
-	size_t		i;
-	long		n = 0;
+	static const int	envdirs[] = { D_ENV, D_HOLD };
+	struct names		nl;
+	size_t			i, k;
+	long			n = 0;
 
-	if (queue_clean_tmp() == -1 || queue_list(D_ENV, &nl) == -1)
+	if (queue_clean_tmp() == -1)
 		return -1;
-	for (i = 0; i < nl.n; i++)
-		n += queue_recover_env(nl.v[i], load);
-	names_free(&nl);
+	for (k = 0; k < sizeof(envdirs) / sizeof(envdirs[0]); k++) {
+		if (queue_list(envdirs[k], &nl) == -1)
+			return -1;
+		for (i = 0; i < nl.n; i++)
+			n += queue_recover_env(envdirs[k], nl.v[i], load);
+		names_free(&nl);
+	}
 	if (queue_list(D_MSG, &nl) == -1)
 		return -1;
 	for (i = 0; i < nl.n; i++)
 		queue_recover_msg(nl.v[i]);
 	names_free(&nl);
-	if (queue_sync_dir(D_ENV) == -1 || queue_sync_dir(D_MSG) == -1 ||
-	    queue_sync_dir(D_CORRUPT) == -1)
+	if (queue_sync_dir(D_ENV) == -1 || queue_sync_dir(D_HOLD) == -1 ||
+	    queue_sync_dir(D_MSG) == -1 || queue_sync_dir(D_CORRUPT) == -1)
 		return -1;
 	return n;
 }

@@ -8,6 +8,7 @@
  */
 #include <sys/tree.h>
 
+#include <stddef.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -31,11 +32,13 @@
 
 struct qmsg {
 	RB_ENTRY(qmsg)		 due_entry;	/* when in_tree */
+	RB_ENTRY(qmsg)		 id_entry;	/* when in_ids */
 	TAILQ_ENTRY(qmsg)	 entry;		/* every message */
 	TAILQ_ENTRY(qmsg)	 dirty_entry;	/* when dirty */
 	struct envelope		 env;
 	int64_t			 due;		/* earliest idle next try */
 	int			 in_tree;
+	int			 in_ids;
 	int			 dirty;		/* disk is behind memory */
 	size_t			 busy;		/* deliveries in flight */
 };
@@ -53,8 +56,14 @@ static int	due_cmp(struct qmsg *, struct qmsg *);
 RB_HEAD(due_tree, qmsg);
 RB_GENERATE_INTERNAL(due_tree, qmsg, due_entry, due_cmp,
     __attribute__((unused)) static)
+/* every message by queue id, for the control socket */
+static int	id_cmp(struct qmsg *, struct qmsg *);
+RB_HEAD(id_tree, qmsg);
+RB_GENERATE_INTERNAL(id_tree, qmsg, id_entry, id_cmp,
+    __attribute__((unused)) static)
 
 static struct due_tree			due = RB_INITIALIZER(&due);
+static struct id_tree			ids = RB_INITIALIZER(&ids);
 static TAILQ_HEAD(, qmsg)		msgs = TAILQ_HEAD_INITIALIZER(msgs);
 static TAILQ_HEAD(, qmsg)		dirty = TAILQ_HEAD_INITIALIZER(dirty);
 static TAILQ_HEAD(, delivery)		inflight =
@@ -74,6 +83,12 @@ due_cmp(struct qmsg *a, struct qmsg *b)
 {
 	if (a->due != b->due)
 		return a->due < b->due ? -1 : 1;
+	return strcmp(a->env.qid, b->env.qid);
+}
+
+static int
+id_cmp(struct qmsg *a, struct qmsg *b)
+{
 	return strcmp(a->env.qid, b->env.qid);
 }
 
@@ -180,7 +195,7 @@ sched_due_update(struct qmsg *m)
 			t = r->next_try;
 		any = 1;
 	}
-	if (!any)
+	if (!any || m->env.held)
 		return;
 	m->due = t;
 	RB_INSERT(due_tree, &due, m);
@@ -192,6 +207,8 @@ sched_free(struct qmsg *m)
 {
 	if (m->in_tree)
 		RB_REMOVE(due_tree, &due, m);
+	if (m->in_ids)
+		RB_REMOVE(id_tree, &ids, m);
 	if (m->dirty)
 		TAILQ_REMOVE(&dirty, m, dirty_entry);
 	TAILQ_REMOVE(&msgs, m, entry);
@@ -281,12 +298,69 @@ sched_add(struct envelope *env)
 		m->env.rcpt[i].busy = 0;
 	TAILQ_INSERT_TAIL(&msgs, m, entry);
 	nmsgs++;
+	if (RB_INSERT(id_tree, &ids, m) == NULL)
+		m->in_ids = 1;
+	else
+		log_warnx("qid=%s: queued twice; the control socket sees one",
+		    m->env.qid);
 	if (sched_complete(&m->env)) {
 		(void)sched_settle(m, sched_now());
 		return;
 	}
 	sched_due_update(m);
 	sched_kick();
+}
+
+/*
+ * The messages by queue id, for admin.c and the control socket.
+ */
+
+static struct qmsg *
+sched_of(struct envelope *env)
+{
+	return (struct qmsg *)(void *)((char *)env -
+	    offsetof(struct qmsg, env));
+}
+
+struct envelope *
+sched_env_find(const char *qid)
+{
+	struct qmsg	key, *m;
+
+	if (strlcpy(key.env.qid, qid, sizeof(key.env.qid)) >=
+	    sizeof(key.env.qid))
+		return NULL;
+	m = RB_FIND(id_tree, &ids, &key);
+	return m != NULL ? &m->env : NULL;
+}
+
+struct envelope *
+sched_env_next(const char *after)
+{
+	struct qmsg	key, *m;
+
+	if (after[0] == '\0')
+		m = RB_MIN(id_tree, &ids);
+	else {
+		strlcpy(key.env.qid, after, sizeof(key.env.qid));
+		if ((m = RB_NFIND(id_tree, &ids, &key)) != NULL &&
+		    strcmp(m->env.qid, after) == 0)
+			m = RB_NEXT(id_tree, &ids, m);
+	}
+	return m != NULL ? &m->env : NULL;
+}
+
+void
+sched_env_update(struct envelope *env)
+{
+	sched_due_update(sched_of(env));
+	sched_kick();
+}
+
+void
+sched_env_forget(struct envelope *env)
+{
+	sched_free(sched_of(env));
 }
 
 /*
@@ -505,12 +579,14 @@ sched_tempfail(struct qmsg *m, struct envelope_rcpt *r, const char *dsn,
 	int64_t	expires = m->env.arrival + sched_lifetime();
 
 	if (now >= expires) {
+		qmgr_counters.bounced++;
 		r->state = RCPT_FAILED;
 		strlcpy(r->dsn, "4.4.7", sizeof(r->dsn));
 		sched_set_text(r, "delivery time expired; last error: ", text);
 		sched_log(m, r, "bounced", r->dsn, r->text, now);
 		return;
 	}
+	qmgr_counters.deferred++;
 	r->state = RCPT_DEFERRED;
 	strlcpy(r->dsn, sched_dsn(dsn, '4', "4.0.0"), sizeof(r->dsn));
 	sched_set_text(r, "", text);
@@ -533,12 +609,14 @@ sched_apply(struct qmsg *m, size_t idx, enum dl_status st, const char *dsn,
 		r->attempts++;
 	switch (st) {
 	case DL_OK:
+		qmgr_counters.delivered++;
 		r->state = RCPT_DELIVERED;
 		strlcpy(r->dsn, sched_dsn(dsn, '2', "2.0.0"), sizeof(r->dsn));
 		sched_set_text(r, "", text);
 		sched_log(m, r, "sent", r->dsn, r->text, now);
 		break;
 	case DL_PERMFAIL:
+		qmgr_counters.bounced++;
 		r->state = RCPT_FAILED;
 		strlcpy(r->dsn, sched_dsn(dsn, '5', "5.0.0"), sizeof(r->dsn));
 		sched_set_text(r, "", text);

@@ -292,6 +292,7 @@ smtpd_commit_ok(struct smtpd_peer *p, struct incoming *in, uint32_t id)
 	    (unsigned long long)in->env.size, in->env.nrcpt,
 	    in->env.client_addr);
 	reply(p->link, QM_COMMIT_OK, id, in->env.qid, NULL, -1);
+	qmgr_counters.received++;
 	sched_add(&in->env);	/* takes the envelope's content */
 	incoming_end(p, in, 0);
 }

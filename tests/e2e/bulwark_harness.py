@@ -246,6 +246,25 @@ def pidfd_getfd(pid, fd):
         os.close(pidfd)
 
 
+# --- test users ---------------------------------------------------------------
+
+def userdel(name):
+    """Removes a test user and its home, if it exists."""
+    with contextlib.suppress(KeyError):
+        pwd.getpwnam(name)
+        subprocess.run(["userdel", "-r", name], capture_output=True,
+                       timeout=30)
+
+
+def useradd(name, home):
+    """A test user with its home at home (made), no login shell; any older
+    user of that name is removed first."""
+    userdel(name)
+    subprocess.run(["useradd", "-m", "-d", str(home), "-s",
+                    "/usr/sbin/nologin", name], check=True,
+                   capture_output=True, timeout=30)
+
+
 # --- SMTP -------------------------------------------------------------------
 
 def smtp_connect(port, host="127.0.0.1", timeout=5.0):

@@ -50,11 +50,9 @@ def _finish(b, request):
     assert not left, f"processes left behind after the master: {left}"
 
 
-@pytest.fixture
-def bulwark(request):
-    """A running master (2 smtpd workers, a free port on 127.0.0.1) in its
-    own temporary directory; stopped and checked on teardown."""
-    b = bh.Bulwark()
+def _start(b):
+    """Starts b; if it does not come up, prints its log, leaves nothing
+    behind and raises."""
     try:
         b.start()
     except BaseException:
@@ -62,6 +60,14 @@ def bulwark(request):
         b.kill_everything()
         b.cleanup()
         raise
+    return b
+
+
+@pytest.fixture
+def bulwark(request):
+    """A running master (2 smtpd workers, a free port on 127.0.0.1) in its
+    own temporary directory; stopped and checked on teardown."""
+    b = _start(bh.Bulwark())
     yield b
     _finish(b, request)
 
@@ -70,14 +76,7 @@ def bulwark(request):
 def bulwark_shared(request):
     """One master shared by a module's read-only tests (tests that only
     look at it: nothing is killed, reloaded or reconfigured)."""
-    b = bh.Bulwark()
-    try:
-        b.start()
-    except BaseException:
-        print(b.log_tail(200))
-        b.kill_everything()
-        b.cleanup()
-        raise
+    b = _start(bh.Bulwark())
     yield b
     _finish(b, request)
 

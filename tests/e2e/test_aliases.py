@@ -13,7 +13,6 @@ or as "nobody" when root owns it (as here).
 """
 
 import concurrent.futures
-import contextlib
 import os
 import pwd
 import re
@@ -38,13 +37,6 @@ DELIVERY_TIMEOUT = 15.0
 
 # --- users and files ----------------------------------------------------------
 
-def _userdel(name):
-    with contextlib.suppress(KeyError):
-        pwd.getpwnam(name)
-        subprocess.run(["userdel", "-r", name], capture_output=True,
-                       timeout=30)
-
-
 @pytest.fixture(scope="module")
 def base():
     """A world-traversable directory with the users' homes, the tables
@@ -57,10 +49,7 @@ def base():
     os.chmod(d, 0o755)
     try:
         for u in (ALICE, BOB):
-            _userdel(u)
-            subprocess.run(["useradd", "-m", "-d", str(d / u), "-s",
-                            "/usr/sbin/nologin", u], check=True,
-                           capture_output=True, timeout=30)
+            bh.useradd(u, d / u)
         nobody = pwd.getpwnam("nobody")
         (d / "files").mkdir()
         os.chown(d / "files", nobody.pw_uid, nobody.pw_gid)
@@ -70,7 +59,7 @@ def base():
         yield d
     finally:
         for u in (ALICE, BOB):
-            _userdel(u)
+            bh.userdel(u)
         shutil.rmtree(d, ignore_errors=True)
 
 
