@@ -20,6 +20,7 @@ static const struct ipc_rule lookup_rules[] = {
 	{ LK_RCPT, 12, 12 + LK_ADDR_MAX, IPC_FD_NONE },
 	{ LK_USER, 8, 8 + LK_ADDR_MAX, IPC_FD_NONE },
 	{ LK_EXPAND, 8, 8 + LK_ADDR_MAX, IPC_FD_NONE },
+	{ LK_EXPAND_FORWARD, 16, IPC_MAX_PAYLOAD, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
 
@@ -109,6 +110,9 @@ lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		break;
 	case LK_EXPAND:
 		answer_expand(l, m);
+		break;
+	case LK_EXPAND_FORWARD:
+		answer_forward(l, m);
 		break;
 	}
 }
