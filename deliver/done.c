@@ -29,9 +29,11 @@
 #define DONE_KEY_MAX	(LOCAL_NAME_MAX + LOCAL_DETAIL_MAX + LOCAL_ARG_MAX + 64)
 #define DONE_FILE_MAX	(LOCAL_MAX_DESTS * DONE_KEY_MAX)
 #define DONE_SLACK	(24 * 60 * 60)	/* s past the queue lifetime */
+#define DONE_EXPIRE_EVERY (60 * 60)	/* s between two looks for them */
 
 static int	done_dirfd = -1;
 static time_t	done_lifetime;
+static time_t	done_expired;		/* when done_expire last ran */
 
 void
 done_init(const struct config *cfg)
@@ -124,6 +126,8 @@ done_load(struct delivery *d)
 	d->done = NULL;
 	if (done_dirfd == -1)
 		return;
+	if (time(NULL) - done_expired > DONE_EXPIRE_EVERY)
+		done_expire();
 	done_name(d, name, sizeof(name));
 	if ((fd = openat(done_dirfd, name, O_RDONLY | O_NOFOLLOW |
 	    O_CLOEXEC)) == -1)
@@ -226,6 +230,7 @@ done_expire(void)
 	time_t		 now = time(NULL);
 	int		 fd;
 
+	done_expired = now;
 	if (done_dirfd == -1 || (fd = dup(done_dirfd)) == -1)
 		return;
 	if ((dp = fdopendir(fd)) == NULL) {

@@ -47,6 +47,17 @@ answer_addr_ok(const char *s)
 	return 1;
 }
 
+/* A target list: no control characters but the tab a command may
+ * hold (alias.c's rule). */
+static int
+answer_list_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < ' ' && *s != '\t') || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* The local part lower-cased (key), and without +detail (base). */
 static void
 answer_keys(const char *local, char *key, char *base, size_t len)
@@ -463,7 +474,7 @@ answer_forward(struct link *l, struct ipc_msg *m)
 		return;
 	}
 	answer_expand_init(&e);
-	if (answer_addr_ok(user) && answer_addr_ok(list) && user[0] != '\0' &&
+	if (answer_addr_ok(user) && answer_list_ok(list) && user[0] != '\0' &&
 	    uid != 0)
 		expand_forward(&e, user, uid, list);
 	else {

@@ -15,7 +15,6 @@ import contextlib
 import os
 import pwd
 import shutil
-import subprocess
 import tempfile
 import time
 from pathlib import Path
@@ -23,12 +22,12 @@ from pathlib import Path
 import pytest
 
 import bulwark_harness as bh
+import local_mta
 from test_aliases import _userdel, maildir_new, send, with_subject
 
 DOMAIN = bh.DOMAIN
 ALICE, BOB, CAROL = "bwfalice", "bwfbob", "bwfcarol"
 USERS = (ALICE, BOB, CAROL)
-NEWALIASES = bh.BUILD_DIR / "newaliases"
 WAIT = 15.0
 
 
@@ -40,10 +39,7 @@ def base():
     os.chmod(d, 0o755)
     try:
         for u in USERS:
-            _userdel(u)
-            subprocess.run(["useradd", "-m", "-d", str(d / u), "-s",
-                            "/usr/sbin/nologin", u], check=True,
-                           capture_output=True, timeout=30)
+            local_mta.useradd(u, d / u)
         yield d
     finally:
         for u in USERS:
@@ -59,37 +55,14 @@ def start(base, extra=()):
     files.mkdir(exist_ok=True)
     nobody = pwd.getpwnam("nobody")
     os.chown(files, nobody.pw_uid, nobody.pw_gid)
-    (base / "aliases").write_text(
-        f"postmaster: {ALICE}\n"
-        f"mixed: {CAROL}, \"|test -e {flag} || exit 75; "
-        f"cat >> {files}/mixed.out\"\n")
-    b = bh.Bulwark(extra=[f"alias-table hash:{base}/aliases",
-                          "queue-retry-min 1", "queue-retry-max 2",
-                          *extra])
-    r = subprocess.run([str(NEWALIASES), "-f", str(b.conf)],
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    try:
-        b.start()
-    except BaseException:
-        print(b.log_tail(200))
-        b.kill_everything()
-        b.cleanup()
-        raise
-    return b
+    return local_mta.start(base, f"postmaster: {ALICE}\n"
+                           f"mixed: {CAROL}, \"|test -e {flag} || exit 75; "
+                           f"cat >> {files}/mixed.out\"\n",
+                           ["queue-retry-min 1", "queue-retry-max 2",
+                            *extra])
 
 
-def finish(b):
-    try:
-        rc = b.stop()
-        left = b.wait_no_leftovers()
-    finally:
-        if os.environ.get("BULWARK_E2E_VERBOSE"):
-            print(b.log_tail(200))
-        b.kill_everything()
-        b.cleanup()
-    assert rc == 0, f"master exited with status {rc}"
-    assert not left, f"processes left behind: {left}"
+finish = local_mta.finish
 
 
 @pytest.fixture(scope="module")

@@ -30,22 +30,18 @@ from pathlib import Path
 import pytest
 
 import bulwark_harness as bh
+import local_mta
 from test_aliases import _userdel, maildir_new, with_subject
 
 DOMAIN = bh.DOMAIN
 ALICE, BOB, CAROL, DAVE = "bwlalice", "bwlbob", "bwlcarol", "bwldave"
 USERS = (ALICE, BOB, CAROL)
-NEWALIASES = bh.BUILD_DIR / "newaliases"
 SENDER = "sender@example.org"
 WAIT = 20.0
 DOVECOT = shutil.which("dovecot") or "/usr/sbin/dovecot"
 
 
-def useradd(name, home):
-    _userdel(name)
-    subprocess.run(["useradd", "-m", "-d", str(home), "-s",
-                    "/usr/sbin/nologin", name], check=True,
-                   capture_output=True, timeout=30)
+useradd = local_mta.useradd
 
 
 @pytest.fixture(scope="module")
@@ -68,35 +64,13 @@ def base():
 
 
 def start(base, extra):
-    (base / "aliases").write_text(
-        f"postmaster: {ALICE}\n"
+    return local_mta.start(
+        base, f"postmaster: {ALICE}\n"
         f"logcmd: \"|/usr/bin/printf '%s\\n' \\\"$RECIPIENT\\\" >> "
-        f"{base}/files/recipients; cat > /dev/null\"\n")
-    b = bh.Bulwark(extra=[f"alias-table hash:{base}/aliases", *extra])
-    r = subprocess.run([str(NEWALIASES), "-f", str(b.conf)],
-                       capture_output=True, text=True, timeout=30)
-    assert r.returncode == 0, r.stderr
-    try:
-        b.start()
-    except BaseException:
-        print(b.log_tail(200))
-        b.kill_everything()
-        b.cleanup()
-        raise
-    return b
+        f"{base}/files/recipients; cat > /dev/null\"\n", extra)
 
 
-def finish(b):
-    try:
-        rc = b.stop()
-        left = b.wait_no_leftovers()
-    finally:
-        if os.environ.get("BULWARK_E2E_VERBOSE"):
-            print(b.log_tail(300))
-        b.kill_everything()
-        b.cleanup()
-    assert rc == 0, f"master exited with status {rc}"
-    assert not left, f"processes left behind: {left}"
+finish = local_mta.finish
 
 
 @pytest.fixture(scope="module")
