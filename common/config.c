@@ -159,6 +159,8 @@ static const struct keyword keywords[] = {
 	    OFF(allow_commands), 0, 0 },
 	{ "allow-files",	kw_switch,	1, 1,  0,
 	    OFF(allow_files), 0, 0 },
+	{ "forward-files",	kw_switch,	1, 1,  0,
+	    OFF(forward_files), 0, 0 },
 	{ "virtual-user",	kw_user,	1, 1,  0,
 	    OFF(virtual_user), 0, 0 },
 	{ "milter",		kw_milter,	1, 1,  1, 0, 0, 0 },
@@ -1333,6 +1335,7 @@ config_new(const char *name)
 	cf->auth_failure_delay = 1;
 	cf->auth_failure_limit = 5;
 	cf->auth_failure_window = 300;
+	cf->forward_files = 1;
 	if ((cf->path = strdup(name)) == NULL ||
 	    (cf->spool_dir = strdup("/var/spool/bulwark")) == NULL ||
 	    (cf->maildir = strdup("Maildir")) == NULL ||

@@ -114,6 +114,7 @@ struct config {
 	int			 maildir_detail_folders; /* +detail: .detail */
 	int			 allow_commands; /* |command in aliases */
 	int			 allow_files;	/* /file in aliases */
+	int			 forward_files;	/* obey ~/.forward */
 	char			*virtual_user;	/* writes virtual Maildirs */
 
 	struct cfg_strlist	 milters;	/* "unix:/path", "inet:host:port" */

@@ -53,6 +53,10 @@ enum {
 				   (LKD_*), u32 uid, u32 gid, str user,
 				   str home, str detail, str arg; no
 				   destinations unless status is LK_OK */
+	LK_EXPAND_FORWARD,	/* u32 id, u32 uid, str user, str targets:
+				   what does the ~/.forward of user (read
+				   by deliver-local as the user, in alias
+				   syntax) expand to? LK_EXPAND_REPLY */
 	/* smtpd only; from 120 so that the list above can grow */
 	LK_AUTH = 120,		/* u32 id, str client address, str login,
 				   str password */
@@ -92,6 +96,7 @@ enum lk_dest_kind {
 	LKD_MAILDIR,		/* arg: /path/ of a virtual Maildir */
 	LKD_FORWARD,		/* arg: a non-local address */
 	LKD_NOUSER,		/* arg: a name that is no one (5.1.1) */
+	LKD_INBOX,		/* as LKD_USER, but no .forward (\user) */
 	LKD_KIND_MAX,
 };
 

@@ -17,6 +17,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "forward.h"
 #include "local.h"
 #include "mailbox.h"
 
@@ -124,10 +125,43 @@ child_folder_ok(const char *detail)
 	    "0123456789-_") == len;
 }
 
-/* The user's own mailbox: Maildir (or its .detail folder) or mbox. */
+/* The user's ~/.forward, unless switched off or this is \user: 1 if it
+ * takes the mail (res and list say where to), 0 to go on to the
+ * mailbox, -1 if it cannot be read now (res). */
+static int
+child_forward(const struct local_dest *t, const struct config *cfg,
+    char *list, size_t len, struct local_result *res)
+{
+	const struct local_user	*u = &t->user;
+	char			 why[FORWARD_WHY_MAX];
+
+	if (!cfg->forward_files || t->noforward)
+		return 0;
+	switch (forward_read(u->home, u->uid, list, len, why, sizeof(why))) {
+	case FORWARD_NONE:
+		return 0;
+	case FORWARD_IGNORED:
+		mailbox_note(res, "~%s/.forward ignored: %s", u->name, why);
+		return 0;
+	case FORWARD_FOUND:
+		mailbox_result(res, DL_OK, "2.0.0", "forwarded by ~%s/.forward",
+		    u->name);
+		mailbox_name(res, "%s/%s", u->home, FORWARD_NAME);
+		res->forward_len = (uint32_t)strlen(list) + 1;
+		return 1;
+	case FORWARD_TEMPFAIL:
+		break;
+	}
+	mailbox_result(res, DL_TEMPFAIL, "4.3.0", "~%s/.forward: %s",
+	    u->name, why);
+	return -1;
+}
+
+/* The user's own mailbox: Maildir (or its .detail folder) or mbox,
+ * unless the user's ~/.forward sends the mail elsewhere (list). */
 static void
 child_mailbox(const struct local_dest *t, const struct config *cfg,
-    const struct local_env *env, struct local_result *res)
+    const struct local_env *env, char *list, struct local_result *res)
 {
 	const struct local_user	*u = &t->user;
 	char			 path[PATH_MAX];
@@ -151,7 +185,8 @@ child_mailbox(const struct local_dest *t, const struct config *cfg,
 		mailbox_name(res, "%s/%s", u->home, path);
 	if (mbox && u->uid != 0)
 		mbox_create_as_root(path, u->uid, u->gid);
-	if (child_become(u, res) == -1 || mailbox_check_loop(env, res) == -1)
+	if (child_become(u, res) == -1 || mailbox_check_loop(env, res) == -1 ||
+	    child_forward(t, cfg, list, FORWARD_LIST_MAX, res) != 0)
 		return;
 	if (mbox)
 		(void)mbox_deliver(path, u->uid, env, res);
@@ -187,13 +222,13 @@ child_maildir_at(const char *arg, const struct local_env *env,
 
 static void
 child_deliver(const struct delivery *d, const struct config *cfg,
-    const struct local_env *env, struct local_result *res)
+    const struct local_env *env, char *list, struct local_result *res)
 {
 	const struct local_dest	*t = &d->dests[d->cur];
 	size_t			 len = strlen(t->arg);
 
 	if (t->kind == DEST_MAILBOX) {
-		child_mailbox(t, cfg, env, res);
+		child_mailbox(t, cfg, env, list, res);
 		return;
 	}
 	strlcpy(res->mailbox, t->kind == DEST_PIPE ? "command" : t->arg,
@@ -212,12 +247,25 @@ child_deliver(const struct delivery *d, const struct config *cfg,
 		mailbox_result(res, DL_TEMPFAIL, "4.3.0", "nothing to do");
 }
 
+/* All of buf to fd; 0 or -1. */
+static int
+child_write(int fd, const void *buf, size_t len)
+{
+	ssize_t	n;
+
+	do
+		n = write(fd, buf, len);
+	while (n == -1 && errno == EINTR);
+	return n == (ssize_t)len ? 0 : -1;
+}
+
 void
 child_main(const struct delivery *d, const struct config *cfg, int resfd)
 {
 	static struct local_result	res;
+	static char			list[FORWARD_LIST_MAX];
 	struct local_env		env;
-	ssize_t				n;
+	int				rc;
 
 	child_signals();
 	child_close_fds(d->msgfd, resfd);
@@ -227,9 +275,11 @@ child_main(const struct delivery *d, const struct config *cfg, int resfd)
 	env.sender = d->sender;
 	env.dtrcpt = d->dtrcpt;
 	env.seq = d->seq;
-	child_deliver(d, cfg, &env, &res);
-	do
-		n = write(resfd, &res, sizeof(res));
-	while (n == -1 && errno == EINTR);
-	_exit(n == (ssize_t)sizeof(res) ? 0 : 1);
+	child_deliver(d, cfg, &env, list, &res);
+	/* the list after the result: the pipe holds both (64 KiB), so
+	 * this does not wait for the parent, which reads once we exit */
+	rc = child_write(resfd, &res, sizeof(res));
+	if (rc == 0 && res.forward_len > 0)
+		rc = child_write(resfd, list, res.forward_len);
+	_exit(rc == 0 ? 0 : 1);
 }

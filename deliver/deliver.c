@@ -13,12 +13,14 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include <event2/event.h>
 
 #include "daemon.h"
+#include "forward.h"
 #include "local.h"
 #include "log.h"
 
@@ -163,12 +165,50 @@ deliver_dsn_ok(const char *dsn, uint32_t status)
 	return dots == 1 && dsn[i - 1] != '.';
 }
 
+/* Control characters out of a text for the log. */
+static void
+deliver_printable(char *s, size_t len)
+{
+	size_t	i;
+
+	s[len - 1] = '\0';
+	for (i = 0; s[i] != '\0'; i++)
+		if ((unsigned char)s[i] < ' ' || s[i] == 0x7f)
+			s[i] = ' ';
+}
+
+/* The .forward targets after the result, if the child found any for a
+ * destination that may have them: into d->fwdlist. */
+static int
+deliver_read_forward(struct delivery *d, const struct local_result *res)
+{
+	const struct local_dest	*t = &d->dests[d->cur];
+	uint32_t		 len = res->forward_len;
+	ssize_t			 n;
+
+	if (len == 0)
+		return 0;
+	if (len > FORWARD_LIST_MAX || res->status != DL_OK ||
+	    t->kind != DEST_MAILBOX || t->noforward ||
+	    !daemon_cfg->forward_files || (d->fwdlist = malloc(len)) == NULL)
+		return -1;
+	do
+		n = read(d->pipefd, d->fwdlist, len);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)len || d->fwdlist[len - 1] != '\0' ||
+	    strlen(d->fwdlist) != len - 1) {
+		free(d->fwdlist);
+		d->fwdlist = NULL;
+		return -1;
+	}
+	return 0;
+}
+
 /* The child runs as the user: its report is checked like any input. */
 static int
 deliver_read_result(struct delivery *d, struct local_result *res)
 {
 	ssize_t	n;
-	size_t	i;
 
 	do
 		n = read(d->pipefd, res, sizeof(*res));
@@ -176,12 +216,12 @@ deliver_read_result(struct delivery *d, struct local_result *res)
 	if (n != (ssize_t)sizeof(*res))
 		return -1;
 	res->dsn[sizeof(res->dsn) - 1] = '\0';
-	res->text[sizeof(res->text) - 1] = '\0';
 	res->mailbox[sizeof(res->mailbox) - 1] = '\0';
-	for (i = 0; res->text[i] != '\0'; i++)
-		if ((unsigned char)res->text[i] < ' ')
-			res->text[i] = ' ';
-	return deliver_dsn_ok(res->dsn, res->status) ? 0 : -1;
+	deliver_printable(res->text, sizeof(res->text));
+	deliver_printable(res->note, sizeof(res->note));
+	if (!deliver_dsn_ok(res->dsn, res->status))
+		return -1;
+	return deliver_read_forward(d, res);
 }
 
 static void
@@ -210,6 +250,8 @@ deliver_reaped(struct delivery *d, int status)
 		strlcpy(res.dsn, "4.3.0", sizeof(res.dsn));
 		strlcpy(res.text, why, sizeof(res.text));
 	}
+	if (res.note[0] != '\0')
+		log_warnx("qid=%s to=<%s>: %s", d->qid, d->rcpt, res.note);
 	close(d->pipefd);
 	d->pipefd = -1;
 	d->pid = -1;

@@ -50,14 +50,23 @@ local_word(uint32_t status)
 	return status <= DL_PERMFAIL ? words[status] : "?";
 }
 
+/* A failure says why; so does a success that wrote no mailbox. */
+static int
+local_says_why(const struct local_result *res)
+{
+	return res->text[0] != '\0' && (res->status != DL_OK ||
+	    res->mailbox[0] == '\0');
+}
+
 static void
 local_log(const struct delivery *d, const struct local_result *res)
 {
+	int	why = local_says_why(res);
+
 	log_info("qid=%s to=<%s> status=%s dsn=%s mailbox=%s%s%s%s", d->qid,
 	    d->rcpt, local_word(res->status), res->dsn,
 	    res->mailbox[0] != '\0' ? res->mailbox : "-",
-	    res->status == DL_OK ? "" : " (", res->status == DL_OK ? "" :
-	    res->text, res->status == DL_OK ? "" : ")");
+	    why ? " (" : "", why ? res->text : "", why ? ")" : "");
 }
 
 /* The recipient's own mailbox: user@..., or user+detail@... */
@@ -82,20 +91,20 @@ local_log_dest(const struct delivery *d, const struct local_dest *t,
 	static const char *const	kinds[] = { "user", "maildir", "file",
 					    "command", "forward", "unknown" };
 	const char			*what;
+	int				 why = local_says_why(res);
 
 	if (d->ndests == 1 && local_is_own(d, t)) {
 		local_log(d, res);
 		return;
 	}
 	what = t->kind == DEST_MAILBOX ? t->user.name : t->arg;
-	log_info("qid=%s to=<%s> status=%s dsn=%s mailbox=%s dest=%s:%.80s%s%s "
+	log_info("qid=%s to=<%s> status=%s dsn=%s mailbox=%s dest=%s%s:%.80s%s%s "
 	    "as=%s%s%s%s", d->qid, d->rcpt, local_word(res->status),
 	    res->dsn, res->mailbox[0] != '\0' ? res->mailbox : "-",
-	    kinds[t->kind], what,
+	    t->noforward ? "\\" : "", kinds[t->kind], what,
 	    t->detail[0] != '\0' ? "+" : "", t->detail,
 	    t->user.name[0] != '\0' ? t->user.name : "-",
-	    res->status == DL_OK ? "" : " (", res->status == DL_OK ? "" :
-	    res->text, res->status == DL_OK ? "" : ")");
+	    why ? " (" : "", why ? res->text : "", why ? ")" : "");
 }
 
 /* The answer goes back on the link the request came on: a restarted
@@ -132,6 +141,8 @@ local_free(struct delivery *d)
 	if (d->timer != NULL)
 		event_free(d->timer);
 	free(d->dests);
+	free(d->fwdlist);
+	free(d->done);
 	free(d);
 	if (retiring && ndeliveries == 0) {
 		log_info("retired: every delivery answered");
@@ -147,40 +158,60 @@ local_done(struct delivery *d, const struct local_result *res)
 	local_free(d);
 }
 
-/* The answer for a recipient with several destinations: deferred if
- * any was (a retry then delivers again to those that succeeded),
- * bounced only if all were, else sent (the bounced ones are logged). */
+/* The answer goes to qmgr; before a deferral, what was delivered is
+ * recorded (done.c), and after a final answer the record goes. */
+static void
+local_answer_final(struct delivery *d, const struct local_result *res)
+{
+	if (res->status == DL_TEMPFAIL && d->nok > 0)
+		done_save(d);
+	else if (res->status != DL_TEMPFAIL)
+		done_forget(d);
+	local_answer(d, res);
+	local_free(d);
+}
+
+/* The answer for a recipient with several destinations (those its
+ * aliases and .forward files reached, less the mailboxes whose .forward
+ * took the mail): deferred if any was (the retry delivers only to the
+ * others, see done.c), bounced only if all were, else sent (the
+ * bounced ones are logged). None left (.forward files that name each
+ * other): a loop. */
 static void
 local_finish(struct delivery *d)
 {
 	struct local_result	res;
+	unsigned		n = d->nok + d->ntemp + d->nperm;
 
 	memset(&res, 0, sizeof(res));
-	if (d->ndests == 1)
+	if (n == 0)
+		mailbox_result(&res, DL_PERMFAIL, "5.4.6", "mail loop: the "
+		    ".forward files send it nowhere");
+	else if (n == 1)
 		res = d->last;		/* its own answer, as it was */
 	else if (d->ntemp > 0) {
 		res = d->temp;
 		if (d->nok > 0)
 			mailbox_result(&res, DL_TEMPFAIL, d->temp.dsn, "%s (%u "
-			    "of %zu destinations delivered)", d->temp.text,
-			    d->nok, d->ndests);
+			    "of %u destinations delivered)", d->temp.text,
+			    d->nok, n);
 	} else if (d->nok == 0)
 		res = d->perm;
 	else {
-		mailbox_result(&res, DL_OK, "2.0.0", "delivered to %u of %zu "
-		    "destinations", d->nok, d->ndests);
+		mailbox_result(&res, DL_OK, "2.0.0", "delivered to %u of %u "
+		    "destinations", d->nok, n);
 		if (d->nperm > 0)
-			log_warnx("qid=%s to=<%s>: %u of %zu destinations "
+			log_warnx("qid=%s to=<%s>: %u of %u destinations "
 			    "bounced; the sender is not told", d->qid,
-			    d->rcpt, d->nperm, d->ndests);
+			    d->rcpt, d->nperm, n);
 	}
-	if (d->ndests > 1)
-		log_info("qid=%s to=<%s> status=%s dsn=%s destinations=%zu "
-		    "sent=%u deferred=%u bounced=%u", d->qid, d->rcpt,
-		    local_word(res.status), res.dsn, d->ndests, d->nok,
-		    d->ntemp, d->nperm);
-	local_answer(d, &res);
-	local_free(d);
+	if (n != 1)
+		log_info("qid=%s to=<%s> status=%s dsn=%s destinations=%u "
+		    "sent=%u deferred=%u bounced=%u%s%s%s", d->qid, d->rcpt,
+		    local_word(res.status), res.dsn, n, d->nok, d->ntemp,
+		    d->nperm, n == 0 ? " (" : "", n == 0 ? res.text : "",
+		    n == 0 ? ")" : "");
+	local_answer_final(d, &res);
 }
 
 /* A result that needs no child; 0 if the destination needs one. */
@@ -215,13 +246,27 @@ local_record(struct delivery *d, const struct local_result *res)
 {
 	local_log_dest(d, &d->dests[d->cur], res);
 	d->last = *res;
-	if (res->status == DL_OK)
+	if (res->status == DL_OK) {
 		d->nok++;
+		d->dests[d->cur].delivered = 1;
+	}
 	else if (res->status == DL_TEMPFAIL && d->ntemp++ == 0)
 		d->temp = *res;
 	else if (res->status == DL_PERMFAIL && d->nperm++ == 0)
 		d->perm = *res;
 	d->cur++;
+}
+
+/* A destination an earlier try delivered, or one that needs no child:
+ * 1 with its result. */
+static int
+local_without_child(struct delivery *d, struct local_result *res)
+{
+	if (!done_has(d, &d->dests[d->cur]))
+		return local_immediate(&d->dests[d->cur], res);
+	memset(res, 0, sizeof(*res));
+	mailbox_result(res, DL_OK, "2.0.0", "delivered on an earlier try");
+	return 1;
 }
 
 /* Delivers the destinations from d->cur on, each in turn; those that
@@ -231,8 +276,7 @@ local_next(struct delivery *d)
 {
 	struct local_result	res;
 
-	while (d->cur < d->ndests &&
-	    local_immediate(&d->dests[d->cur], &res))
+	while (d->cur < d->ndests && local_without_child(d, &res))
 		local_record(d, &res);
 	if (d->cur < d->ndests)
 		deliver_start(d);
@@ -243,7 +287,30 @@ local_next(struct delivery *d)
 void
 local_dest_done(struct delivery *d, const struct local_result *res)
 {
+	if (d->fwdlist != NULL) {	/* the mailbox has a .forward */
+		resolve_forward(d);
+		return;
+	}
 	local_record(d, res);
+	local_next(d);
+}
+
+void
+local_forwarded(struct delivery *d, struct local_dest *dests, size_t n,
+    const struct local_result *res)
+{
+	struct local_result	why;
+	const char		*user;
+
+	if (res == NULL && forwarding_merge(d, dests, n, &why) == 0) {
+		user = d->dests[d->cur].user.name;	/* moved by the merge */
+		log_info("qid=%s to=<%s> dest=user:%s forwarded by "
+		    "~%s/.forward to %zu destinations", d->qid, d->rcpt,
+		    user, user, n);
+		d->cur++;
+	} else
+		local_record(d, res != NULL ? res : &why);
+	free(dests);
 	local_next(d);
 }
 
@@ -251,6 +318,7 @@ void
 local_resolved(struct delivery *d)
 {
 	d->cur = 0;
+	done_load(d);
 	local_next(d);
 }
 
@@ -423,6 +491,7 @@ local_start(void)
 {
 	if (deliver_init() == -1)
 		fatalx("cannot start");
+	done_init(daemon_cfg);
 }
 
 static void

@@ -30,6 +30,8 @@
 
 #define LOCAL_MAX_DESTS		1000	/* destinations of one recipient
 					   (lookup's EXPAND_MAX_DESTS) */
+#define LOCAL_FORWARD_DEPTH	10	/* .forward files one after another
+					   (a -> b -> c ...) */
 #define LOCAL_PIPE_TIMEOUT	300	/* s a command may run; below
 					   LOCAL_CHILD_TIMEOUT */
 #define LOCAL_PIPE_OUTPUT_MAX	8192	/* bytes of its output kept */
@@ -44,12 +46,16 @@
 #define LOCAL_MAILBOX_MAX	1024	/* path shown in the log */
 
 /* The outcome of one delivery; also what a child writes to its parent
- * through a pipe, in one write(2) smaller than PIPE_BUF. */
+ * through a pipe, in one write(2) smaller than PIPE_BUF. A child that
+ * found a ~/.forward instead says DL_OK and forward_len: that many bytes
+ * (the canonical target list and its NUL) follow on the pipe. */
 struct local_result {
 	uint32_t	status;			/* DL_OK, DL_TEMPFAIL, ... */
 	char		dsn[LOCAL_DSN_MAX];	/* "2.0.0" */
 	char		text[LOCAL_TEXT_MAX];
 	char		mailbox[LOCAL_MAILBOX_MAX];
+	char		note[LOCAL_TEXT_MAX];	/* a warning for the log */
+	uint32_t	forward_len;
 };
 
 struct local_user {
@@ -60,8 +66,9 @@ struct local_user {
 };
 
 /* Where a recipient's mail goes once lookup expanded it (aliases,
- * virtual entries; .forward will add its own later, see resolve.c): one
- * or more of these, each written with the rights of the user named. */
+ * virtual entries, and the ~/.forward of each user reached, whose own
+ * targets are added after it): one or more of these, each written with
+ * the rights of the user named. */
 enum local_dest_kind {
 	DEST_MAILBOX,		/* the user's mailbox; detail: +detail */
 	DEST_MAILDIR,		/* arg: /path/ of a virtual Maildir */
@@ -76,6 +83,11 @@ struct local_dest {
 	struct local_user	user;
 	char			detail[LOCAL_DETAIL_MAX];
 	char			arg[LOCAL_ARG_MAX];
+	int			parent;		/* index of the mailbox whose
+						   .forward named it; -1 */
+	int			noforward;	/* \user: no .forward */
+	int			forwarded;	/* its .forward took the mail */
+	int			delivered;	/* now or on an earlier try */
 };
 
 enum delivery_state {
@@ -110,6 +122,8 @@ struct delivery {
 	struct local_result	 perm;		/* the first bounce */
 	struct local_result	 last;
 	struct event		*timer;		/* of the state's module */
+	char			*fwdlist;	/* the .forward of dests[cur] */
+	char			*done;		/* done.c: delivered before */
 	uint32_t		 lk_id;		/* resolve.c: query id */
 	uint32_t		 lk_link;	/* resolve.c: link asked */
 	pid_t			 pid;		/* deliver.c */
@@ -127,13 +141,40 @@ struct local_env {
 
 /* local.c: local_done answers for the whole recipient at once (it was
  * refused, or lookup failed); local_resolved starts on d->dests, and
- * local_dest_done takes the result of the one being delivered. */
+ * local_dest_done takes the result of the one being delivered, which
+ * may be its .forward (d->fwdlist); local_forwarded takes what lookup
+ * made of that (or res, the reason it could not). */
 void	local_resolved(struct delivery *);
 void	local_done(struct delivery *, const struct local_result *);
 void	local_dest_done(struct delivery *, const struct local_result *);
+void	local_forwarded(struct delivery *, struct local_dest *, size_t,
+	    const struct local_result *);
+
+/* forwarding.c: the targets of the .forward of d->dests[d->cur] join
+ * d->dests, or a reason they cannot (a loop) is left in res: -1. */
+int	forwarding_merge(struct delivery *, const struct local_dest *,
+	    size_t, struct local_result *);
+/* The destinations are the same one (one copy each). */
+int	forwarding_same(const struct local_dest *, const struct local_dest *);
+
+/* done.c: the destinations of a deferred recipient that were delivered,
+ * kept in the spool until the recipient is answered for good, so that a
+ * retry delivers only the others. */
+void	done_init(const struct config *);
+/* what earlier tries delivered, into d->done */
+void	done_load(struct delivery *);
+int	done_has(const struct delivery *, const struct local_dest *);
+/* before a deferral goes to qmgr: the delivered ones, on stable storage */
+void	done_save(const struct delivery *);
+/* the recipient is answered for good */
+void	done_forget(const struct delivery *);
+/* files of recipients qmgr gave up on, older than the queue lifetime */
+void	done_expire(void);
 
 /* resolve.c */
 void	resolve_start(struct delivery *);
+/* asks lookup what d->fwdlist, the .forward of d->dests[d->cur], means */
+void	resolve_forward(struct delivery *);
 void	resolve_reply(struct link *, struct ipc_msg *);
 void	resolve_link_gone(uint32_t link);
 void	resolve_cancel(struct delivery *);

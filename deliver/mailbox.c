@@ -30,6 +30,16 @@ mailbox_result(struct local_result *res, enum dl_status status,
 }
 
 void
+mailbox_note(struct local_result *res, const char *fmt, ...)
+{
+	va_list	ap;
+
+	va_start(ap, fmt);
+	(void)vsnprintf(res->note, sizeof(res->note), fmt, ap);
+	va_end(ap);
+}
+
+void
 mailbox_name(struct local_result *res, const char *fmt, ...)
 {
 	va_list	ap;

@@ -77,6 +77,9 @@ extern volatile sig_atomic_t	mailbox_cancelled;	/* set on SIGTERM */
 
 void	mailbox_result(struct local_result *, enum dl_status, const char *dsn,
 	    const char *fmt, ...) __attribute__((format(printf, 4, 5)));
+/* A warning the parent logs, whatever the result. */
+void	mailbox_note(struct local_result *, const char *fmt, ...)
+	    __attribute__((format(printf, 2, 3)));
 /* The mailbox named in the log (cut short if need be). */
 void	mailbox_name(struct local_result *, const char *fmt, ...)
 	    __attribute__((format(printf, 2, 3)));

@@ -1,8 +1,9 @@
 /*
  * resolve.c: recipient to destinations. The address goes to lookup
  * (LK_EXPAND), which expands aliases and virtual entries down to users,
- * files, commands and addresses; each destination of the answer is
- * checked like any input. .forward will hook in at resolve_reply.
+ * files, commands and addresses; so do the targets of a user's
+ * ~/.forward (LK_EXPAND_FORWARD), which a delivery child read as the
+ * user. Each destination of an answer is checked like any input.
  */
 #include <stdlib.h>
 #include <string.h>
@@ -20,6 +21,17 @@ static uint32_t			next_query;
 
 static void	resolve_timeout(evutil_socket_t, short, void *);
 
+/* The .forward has been dealt with: back to local.c, with the targets
+ * or the reason there are none (res). */
+static void
+resolve_forwarded(struct delivery *d, const struct local_result *res,
+    struct local_dest *dests, size_t n)
+{
+	free(d->fwdlist);
+	d->fwdlist = NULL;
+	local_forwarded(d, dests, n, res);
+}
+
 static void
 resolve_finish(struct delivery *d, enum dl_status status, const char *dsn,
     const char *text)
@@ -32,7 +44,10 @@ resolve_finish(struct delivery *d, enum dl_status status, const char *dsn,
 	strlcpy(res.text, text, sizeof(res.text));
 	if (d->state == DS_RESOLVING)
 		resolve_cancel(d);
-	local_done(d, &res);
+	if (d->fwdlist != NULL)
+		resolve_forwarded(d, &res, NULL, 0);
+	else
+		local_done(d, &res);
 }
 
 void
@@ -55,11 +70,13 @@ resolve_domain(const char *rcpt, int *empty)
 	return at != NULL ? at + 1 : NULL;
 }
 
-/* Asks the newest lookup link; -1 if there is none or it is full. */
+/* Asks the newest lookup link what the recipient, or the .forward
+ * being read, expands to; -1 if there is no link or it is full. */
 static int
 resolve_ask(struct delivery *d)
 {
-	static struct wire_w	w;
+	static struct wire_w	 w;
+	const struct local_user	*u;
 	struct link		*l;
 
 	if ((l = link_get(PROC_LOOKUP)) == NULL)
@@ -68,18 +85,54 @@ resolve_ask(struct delivery *d)
 	d->lk_link = l->id;
 	wire_w_init(&w);
 	wire_w_u32(&w, d->lk_id);
-	wire_w_str(&w, d->rcpt);
+	if (d->fwdlist == NULL)
+		wire_w_str(&w, d->rcpt);
+	else {
+		u = &d->dests[d->cur].user;
+		wire_w_u32(&w, (uint32_t)u->uid);
+		wire_w_str(&w, u->name);
+		wire_w_str(&w, d->fwdlist);
+	}
 	if (w.err)
 		return -1;
-	return ipc_send(l->chan, LK_EXPAND, w.buf, w.len, -1);
+	return ipc_send(l->chan, d->fwdlist == NULL ? LK_EXPAND :
+	    LK_EXPAND_FORWARD, w.buf, w.len, -1);
+}
+
+/* Starts the timer and the query; 0, or -1 with res. */
+static int
+resolve_query(struct delivery *d, struct local_result *res)
+{
+	struct timeval	tv = { LOCAL_LOOKUP_TIMEOUT, 0 };
+
+	memset(res, 0, sizeof(*res));
+	res->status = DL_TEMPFAIL;
+	strlcpy(res->dsn, "4.3.0", sizeof(res->dsn));
+	if ((d->timer = evtimer_new(daemon_base, resolve_timeout,
+	    d)) == NULL || evtimer_add(d->timer, &tv) == -1) {
+		if (d->timer != NULL)
+			event_free(d->timer);
+		d->timer = NULL;
+		strlcpy(res->text, "out of memory", sizeof(res->text));
+		return -1;
+	}
+	d->state = DS_RESOLVING;
+	TAILQ_INSERT_TAIL(&pending, d, qentry);
+	if (resolve_ask(d) == -1) {
+		resolve_cancel(d);
+		strlcpy(res->text, "user lookup unavailable",
+		    sizeof(res->text));
+		return -1;
+	}
+	return 0;
 }
 
 void
 resolve_start(struct delivery *d)
 {
-	struct timeval	 tv = { LOCAL_LOOKUP_TIMEOUT, 0 };
-	const char	*domain;
-	int		 empty;
+	struct local_result	 res;
+	const char		*domain;
+	int			 empty;
 
 	domain = resolve_domain(d->rcpt, &empty);
 	if (empty)
@@ -89,19 +142,19 @@ resolve_start(struct delivery *d)
 	    !config_is_virtual_domain(daemon_cfg, domain))
 		resolve_finish(d, DL_TEMPFAIL, "4.3.5",
 		    "not a local domain");
-	else if ((d->timer = evtimer_new(daemon_base, resolve_timeout,
-	    d)) == NULL || evtimer_add(d->timer, &tv) == -1) {
-		if (d->timer != NULL)
-			event_free(d->timer);
-		d->timer = NULL;
-		resolve_finish(d, DL_TEMPFAIL, "4.3.0", "out of memory");
-	} else {
-		d->state = DS_RESOLVING;
-		TAILQ_INSERT_TAIL(&pending, d, qentry);
-		if (resolve_ask(d) == -1)
-			resolve_finish(d, DL_TEMPFAIL, "4.3.0",
-			    "user lookup unavailable");
-	}
+	else if (resolve_query(d, &res) == -1)
+		local_done(d, &res);
+}
+
+/* The .forward of d->dests[d->cur] (d->fwdlist) to lookup; its answer
+ * goes to local_forwarded. */
+void
+resolve_forward(struct delivery *d)
+{
+	struct local_result	res;
+
+	if (resolve_query(d, &res) == -1)
+		resolve_forwarded(d, &res, NULL, 0);
 }
 
 static void
@@ -191,6 +244,7 @@ resolve_kind(uint32_t lkd, enum local_dest_kind *kind)
 		[LKD_MAILDIR] = DEST_MAILDIR,
 		[LKD_FORWARD] = DEST_FORWARD,
 		[LKD_NOUSER] = DEST_NOUSER,
+		[LKD_INBOX] = DEST_MAILBOX,
 	};
 
 	if (lkd >= LKD_KIND_MAX)
@@ -205,7 +259,7 @@ static struct local_dest *
 resolve_read_dests(struct wire_r *r, uint32_t n)
 {
 	struct local_dest	*v, *t;
-	uint32_t		 i;
+	uint32_t		 i, kind;
 
 	/* each takes at least 3 u32 and 4 empty strings of the frame */
 	if (n == 0 || n > LOCAL_MAX_DESTS || n > r->left / (7 * 4) ||
@@ -215,7 +269,10 @@ resolve_read_dests(struct wire_r *r, uint32_t n)
 	}
 	for (i = 0; i < n && !r->err; i++) {
 		t = &v[i];
-		if (resolve_kind(wire_r_u32(r), &t->kind) == -1)
+		t->parent = -1;
+		kind = wire_r_u32(r);
+		t->noforward = kind == LKD_INBOX;
+		if (resolve_kind(kind, &t->kind) == -1)
 			r->err = 1;
 		t->user.uid = (uid_t)wire_r_u32(r);
 		t->user.gid = (gid_t)wire_r_u32(r);
@@ -233,21 +290,28 @@ resolve_read_dests(struct wire_r *r, uint32_t n)
 	return v;
 }
 
-/* A refusal from lookup: its DSN if it agrees with the status. */
+/* A refusal from lookup as a result: its DSN if it agrees with the
+ * status. */
 static void
-resolve_refused(struct delivery *d, uint32_t status, const char *dsn,
+resolve_refused(struct local_result *res, uint32_t status, const char *dsn,
     const char *text)
 {
-	if (status == LK_NOUSER)
-		resolve_finish(d, DL_PERMFAIL, "5.1.1", text[0] != '\0' ? text :
-		    "no such user");
-	else if (status == LK_PERMFAIL && dsn[0] == '5' && dsn[1] == '.')
-		resolve_finish(d, DL_PERMFAIL, dsn, text);
+	memset(res, 0, sizeof(*res));
+	if (status == LK_NOUSER) {
+		res->status = DL_PERMFAIL;
+		dsn = "5.1.1";
+		text = text[0] != '\0' ? text : "no such user";
+	} else if (status == LK_PERMFAIL && dsn[0] == '5' && dsn[1] == '.')
+		res->status = DL_PERMFAIL;
 	else if (status == LK_TEMPFAIL && dsn[0] == '4' && dsn[1] == '.')
-		resolve_finish(d, DL_TEMPFAIL, dsn, text);
-	else
-		resolve_finish(d, DL_TEMPFAIL, "4.3.0",
-		    "temporary user lookup failure");
+		res->status = DL_TEMPFAIL;
+	else {
+		res->status = DL_TEMPFAIL;
+		dsn = "4.3.0";
+		text = "temporary user lookup failure";
+	}
+	strlcpy(res->dsn, dsn, sizeof(res->dsn));
+	strlcpy(res->text, text, sizeof(res->text));
 }
 
 static struct delivery *
@@ -266,6 +330,7 @@ resolve_reply(struct link *l, struct ipc_msg *m)
 {
 	struct delivery		*d;
 	struct local_dest	*dests = NULL;
+	struct local_result	 res;
 	struct wire_r		 r;
 	char			 dsn[LOCAL_DSN_MAX], text[LOCAL_TEXT_MAX];
 	uint32_t		 id, status, n;
@@ -290,21 +355,18 @@ resolve_reply(struct link *l, struct ipc_msg *m)
 		free(dests);
 		return;
 	}
-	if (status != LK_OK) {
-		resolve_refused(d, status, dsn, text);
-		return;
-	}
-	/*
-	 * .forward (not yet) hooks in here: a DEST_MAILBOX whose user has
-	 * a ~/.forward is to be read by a child that has become the user
-	 * (the file owned by the user, not group or world writable), its
-	 * targets expanded again through lookup, and its files and
-	 * commands delivered as that user, never built from envelope text.
-	 */
 	resolve_cancel(d);
-	d->dests = dests;
-	d->ndests = n;
-	local_resolved(d);
+	if (status != LK_OK)
+		resolve_refused(&res, status, dsn, text);
+	if (d->fwdlist != NULL)
+		resolve_forwarded(d, status != LK_OK ? &res : NULL, dests, n);
+	else if (status != LK_OK)
+		local_done(d, &res);
+	else {
+		d->dests = dests;
+		d->ndests = n;
+		local_resolved(d);
+	}
 }
 
 /* The queries that link took with it go to a newer one, if any. */

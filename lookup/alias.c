@@ -81,6 +81,13 @@ alias_classify(const char *t, enum alias_kind *kind, char *err,
 		snprintf(err, errlen, ":include: needs an absolute path");
 		return -1;
 	}
+	if (t[0] == '\\') {
+		*kind = ALIAS_T_MAILBOX;
+		if (alias_name_ok(t + 1))
+			return 0;
+		snprintf(err, errlen, "bad user name \"%s\"", t);
+		return -1;
+	}
 	if (t[0] == '|') {
 		*kind = ALIAS_T_COMMAND;
 		if (t[1 + strspn(t + 1, " \t")] != '\0')
@@ -179,6 +186,8 @@ alias_split(const char *list, alias_target_fn *fn, void *arg, char *err,
 		t = item;
 		if (kind == ALIAS_T_INCLUDE)
 			t = strchr(item + strlen(ALIAS_INCLUDE), '/');
+		else if (kind == ALIAS_T_MAILBOX)
+			t = item + 1;
 		if ((rc = fn(arg, kind, t)) != 0)
 			return rc;
 	}
@@ -217,4 +226,18 @@ alias_append(char *out, size_t outlen, const char *target)
 	out[o++] = '"';
 	out[o] = '\0';
 	return 0;
+}
+
+int
+alias_append_kind(char *out, size_t outlen, enum alias_kind kind,
+    const char *target)
+{
+	char	buf[ALIAS_TARGET_MAX + sizeof(ALIAS_INCLUDE)];
+
+	if (kind != ALIAS_T_INCLUDE && kind != ALIAS_T_MAILBOX)
+		return alias_append(out, outlen, target);
+	if ((size_t)snprintf(buf, sizeof(buf), "%s%s", kind ==
+	    ALIAS_T_INCLUDE ? ALIAS_INCLUDE : "\\", target) >= sizeof(buf))
+		return -1;
+	return alias_append(out, outlen, buf);
 }

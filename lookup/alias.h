@@ -11,6 +11,10 @@
  *	/path		a file (mbox-style append); /path/ is a Maildir
  *	|command	a command, run by /bin/sh -c
  *	:include:/path	more targets, read from that file at delivery time
+ *	\name		the user's own mailbox: no alias, no .forward
+ *
+ * The same syntax serves ~/.forward files (deliver/forward.c), which
+ * may not use :include:.
  */
 #ifndef BULWARK_ALIAS_H
 #define BULWARK_ALIAS_H
@@ -27,10 +31,11 @@ enum alias_kind {
 	ALIAS_T_FILE,
 	ALIAS_T_COMMAND,
 	ALIAS_T_INCLUDE,
+	ALIAS_T_MAILBOX,	/* \name */
 };
 
 /* Called for each target with its kind; the target of ALIAS_T_INCLUDE
- * is the path alone. A non-zero return stops the walk and is returned. */
+ * is the path alone, that of ALIAS_T_MAILBOX the name alone. A non-zero return stops the walk and is returned. */
 typedef int	alias_target_fn(void *arg, enum alias_kind, const char *target);
 
 /* Splits a list and checks each target. Returns 0, the callback's
@@ -45,5 +50,9 @@ int	alias_name_ok(const char *name);
 /* Appends target to the list in out (", " between targets), quoted if
  * it must be; -1 if it does not fit. */
 int	alias_append(char *out, size_t outlen, const char *target);
+/* As alias_append, for a target as alias_split gave it: the prefix of
+ * its kind (":include:", "\\") is put back first. */
+int	alias_append_kind(char *out, size_t outlen, enum alias_kind,
+	    const char *target);
 
 #endif

@@ -47,6 +47,17 @@ answer_addr_ok(const char *s)
 	return 1;
 }
 
+/* A target list: no control characters but the tab a command may
+ * hold (alias.c's rule). */
+static int
+answer_list_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if (((unsigned char)*s < ' ' && *s != '\t') || *s == 0x7f)
+			return 0;
+	return 1;
+}
+
 /* The local part lower-cased (key), and without +detail (base). */
 static void
 answer_keys(const char *local, char *key, char *base, size_t len)
@@ -383,10 +394,10 @@ answer_expand_reply(struct link *l, uint32_t id, const struct expand *e)
 	ipc_send(l->chan, LK_EXPAND_REPLY, w.buf, w.len, -1);
 }
 
-void
-answer_expand(struct link *l, struct ipc_msg *m)
+/* An expansion set up with the callbacks above and the configuration. */
+static void
+answer_expand_init(struct expand *e)
 {
-	static struct expand	e;
 	static struct expand_ops ops = {
 		.alias = answer_alias,
 		.alias_owner = answer_alias_owner,
@@ -395,8 +406,32 @@ answer_expand(struct link *l, struct ipc_msg *m)
 		.include = answer_include,
 		.domain = answer_domain,
 	};
+
+	ops.virtual = lookup_virtual_table != NULL ? answer_virtual_get : NULL;
+	expand_init(e, &ops, NULL);
+	e->delim = daemon_cfg->recipient_delimiter;
+	e->virtual_user = daemon_cfg->virtual_user;
+}
+
+/* Logs the outcome for what, answers and forgets it. */
+static void
+answer_expand_done(struct link *l, uint32_t id, struct expand *e,
+    const char *what)
+{
+	if (e->status == LK_TEMPFAIL || e->status == LK_PERMFAIL)
+		log_warnx("expand %s: %s %s", what, e->dsn, e->text);
+	else if (e->status == LK_OK)
+		log_debug("expand %s: %zu destinations", what, e->ndests);
+	answer_expand_reply(l, id, e);
+	expand_clear(e);
+}
+
+void
+answer_expand(struct link *l, struct ipc_msg *m)
+{
+	static struct expand	e;
 	struct wire_r		r;
-	char			addr[LK_ADDR_MAX + 1];
+	char			addr[LK_ADDR_MAX + 1], what[LK_ADDR_MAX + 3];
 	uint32_t		id;
 
 	wire_r_init(&r, m);
@@ -406,10 +441,7 @@ answer_expand(struct link *l, struct ipc_msg *m)
 		link_drop(l, "malformed expansion query");
 		return;
 	}
-	ops.virtual = lookup_virtual_table != NULL ? answer_virtual_get : NULL;
-	expand_init(&e, &ops, NULL);
-	e.delim = daemon_cfg->recipient_delimiter;
-	e.virtual_user = daemon_cfg->virtual_user;
+	answer_expand_init(&e);
 	if (answer_addr_ok(addr))
 		expand_address(&e, addr);
 	else {
@@ -417,10 +449,39 @@ answer_expand(struct link *l, struct ipc_msg *m)
 		strlcpy(e.dsn, "5.1.3", sizeof(e.dsn));
 		strlcpy(e.text, "bad address", sizeof(e.text));
 	}
-	if (e.status == LK_TEMPFAIL || e.status == LK_PERMFAIL)
-		log_warnx("expand <%s>: %s %s", addr, e.dsn, e.text);
-	else if (e.status == LK_OK)
-		log_debug("expand <%s>: %zu destinations", addr, e.ndests);
-	answer_expand_reply(l, id, &e);
-	expand_clear(&e);
+	snprintf(what, sizeof(what), "<%s>", addr);
+	answer_expand_done(l, id, &e, what);
+}
+
+/* The targets of a user's ~/.forward: deliver-local read them as the
+ * user and sends them on; they are checked here like any input. */
+void
+answer_forward(struct link *l, struct ipc_msg *m)
+{
+	static struct expand	e;
+	static char		list[TABLE_VALUE_MAX];
+	struct wire_r		r;
+	char			user[EXPAND_USER_MAX], what[EXPAND_USER_MAX + 16];
+	uint32_t		id, uid;
+
+	wire_r_init(&r, m);
+	id = wire_r_u32(&r);
+	uid = wire_r_u32(&r);
+	wire_r_str(&r, user, sizeof(user));
+	wire_r_str(&r, list, sizeof(list));
+	if (wire_r_end(&r) == -1 || l->kind != PROC_LOCAL) {
+		link_drop(l, "malformed .forward query");
+		return;
+	}
+	answer_expand_init(&e);
+	if (answer_addr_ok(user) && answer_list_ok(list) && user[0] != '\0' &&
+	    uid != 0)
+		expand_forward(&e, user, uid, list);
+	else {
+		e.status = LK_PERMFAIL;
+		strlcpy(e.dsn, "5.3.0", sizeof(e.dsn));
+		strlcpy(e.text, "bad .forward query", sizeof(e.text));
+	}
+	snprintf(what, sizeof(what), "~%s/.forward", user);
+	answer_expand_done(l, id, &e, what);
 }

@@ -20,6 +20,7 @@ enum expand_from {
 	FROM_ALIAS,
 	FROM_INCLUDE,
 	FROM_VIRTUAL,
+	FROM_FORWARD,		/* a user's ~/.forward: the user's rights */
 };
 
 struct expand_ctx {
@@ -211,6 +212,26 @@ expand_user(struct expand *e, const char *name, const char *detail)
 		expand_add(e, LKD_NOUSER, NULL, "", name);
 }
 
+/* \name: the user's own mailbox, past aliases and .forward. */
+static void
+expand_inbox(struct expand *e, const char *name, const char *detail)
+{
+	char		 key[TABLE_KEY_MAX + 1];
+	struct expand_user u;
+	size_t		 i;
+	int		 rc;
+
+	for (i = 0; name[i] != '\0' && i + 1 < sizeof(key); i++)
+		key[i] = (char)tolower((unsigned char)name[i]);
+	key[i] = '\0';
+	if ((rc = e->ops->user(e->arg, key, &u)) == 1)
+		expand_add(e, LKD_INBOX, &u, detail, "");
+	else if (rc == -1)
+		expand_tempfail(e, key, "cannot read the password database");
+	else
+		expand_add(e, LKD_NOUSER, NULL, "", key);
+}
+
 /* A file or a command, with the rights of the table or file it came
  * from: its owner's, or nobody's if root owns it. */
 static void
@@ -306,10 +327,14 @@ expand_target(struct expand *e, enum alias_kind kind, const char *target,
 	size_t	len = strlen(target);
 
 	if (ctx->from == FROM_VIRTUAL && (kind == ALIAS_T_COMMAND ||
-	    kind == ALIAS_T_INCLUDE || (kind == ALIAS_T_FILE &&
-	    target[len - 1] != '/'))) {
+	    kind == ALIAS_T_INCLUDE || kind == ALIAS_T_MAILBOX ||
+	    (kind == ALIAS_T_FILE && target[len - 1] != '/'))) {
 		expand_tempfail(e, target, "a virtual entry may name only "
 		    "users, addresses and Maildirs (/path/)");
+		return;
+	}
+	if (ctx->from == FROM_FORWARD && kind == ALIAS_T_INCLUDE) {
+		expand_tempfail(e, target, "a .forward may not :include:");
 		return;
 	}
 	switch (kind) {
@@ -331,6 +356,9 @@ expand_target(struct expand *e, enum alias_kind kind, const char *target,
 		break;
 	case ALIAS_T_INCLUDE:
 		expand_include(e, target, ctx);
+		break;
+	case ALIAS_T_MAILBOX:
+		expand_inbox(e, target, ctx->detail);
 		break;
 	}
 }
@@ -542,13 +570,11 @@ expand_all_nouser(const struct expand *e)
 	return 1;
 }
 
-void
-expand_address(struct expand *e, const char *address)
+/* No one, or every name no one: the address is no one; a failure
+ * leaves no destinations. */
+static void
+expand_finish(struct expand *e, const char *address)
 {
-	static const struct expand_ctx	top = { FROM_TOP, 0, "" };
-
-	expand_clear(e);
-	expand_addr(e, address, &top);
 	if (!expand_failed(e) && e->ndests == 0)
 		expand_fail(e, LK_NOUSER, "5.1.1", "%s expands to no one",
 		    address);
@@ -561,4 +587,34 @@ expand_address(struct expand *e, const char *address)
 		e->ndests = 0;
 		e->cap = 0;
 	}
+}
+
+void
+expand_address(struct expand *e, const char *address)
+{
+	static const struct expand_ctx	top = { FROM_TOP, 0, "" };
+
+	expand_clear(e);
+	expand_addr(e, address, &top);
+	expand_finish(e, address);
+}
+
+void
+expand_forward(struct expand *e, const char *user, uint32_t uid,
+    const char *list)
+{
+	struct expand_ctx	c = { FROM_FORWARD, uid, "" };
+	struct expand_walk	w = { e, &c };
+	char			err[EXPAND_TEXT_MAX];
+
+	expand_clear(e);
+	/* the user's own name in it is the user (alice: alice, bob) */
+	if (expand_push(e, 'a', user) == 0) {
+		if (alias_split(list, expand_walk_target, &w, err,
+		    sizeof(err)) == -1)
+			expand_fail(e, LK_TEMPFAIL, "4.3.0", "bad .forward of "
+			    "%s: %s", user, err);
+		expand_pop(e);
+	}
+	expand_finish(e, user);
 }

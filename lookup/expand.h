@@ -20,7 +20,13 @@
  * - a virtual entry may name users, addresses and Maildirs (/path/),
  *   which are written as the virtual-user;
  * - a table that cannot answer makes the whole address a temporary
- *   failure (4.3.0), never "unknown".
+ *   failure (4.3.0), never "unknown";
+ * - "\\name" is the user's own mailbox (LKD_INBOX): no alias is looked
+ *   up and deliver-local reads no .forward for it;
+ * - the targets of a user's ~/.forward (which deliver-local read as the
+ *   user) are expanded like an alias of that user's name: the user's own
+ *   name in it is the user, its files and commands run as the user, and
+ *   it may not :include:.
  */
 #ifndef BULWARK_EXPAND_H
 #define BULWARK_EXPAND_H
@@ -101,6 +107,10 @@ void	expand_init(struct expand *, const struct expand_ops *, void *arg);
  * is no one), LK_TEMPFAIL or LK_PERMFAIL with dsn and text, and no
  * destinations. */
 void	expand_address(struct expand *, const char *address);
+/* Expands the canonical target list of user's ~/.forward (uid: whose
+ * rights its files and commands get); the outcome as above. */
+void	expand_forward(struct expand *, const char *user, uint32_t uid,
+	    const char *list);
 /* Frees the destinations (e may be expanded again). */
 void	expand_clear(struct expand *);
 

@@ -23,6 +23,7 @@ static const struct ipc_rule lookup_rules[] = {
 	{ LK_AUTH, 16, 16 + 64 + 255 + 1024, IPC_FD_NONE },
 	{ LK_SENDER, 12, 12 + 255 + LK_ADDR_MAX, IPC_FD_NONE },
 	{ LK_UID, 8, 8, IPC_FD_NONE },
+	{ LK_EXPAND_FORWARD, 16, IPC_MAX_PAYLOAD, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
 
@@ -137,6 +138,9 @@ lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 		break;
 	case LK_UID:
 		answer_uid(l, m);
+		break;
+	case LK_EXPAND_FORWARD:
+		answer_forward(l, m);
 		break;
 	}
 }

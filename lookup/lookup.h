@@ -30,6 +30,7 @@ int	lookup_table_get(struct table *, const char *key, char *val,
 void	answer_rcpt(struct link *, struct ipc_msg *);
 void	answer_user(struct link *, struct ipc_msg *);
 void	answer_expand(struct link *, struct ipc_msg *);
+void	answer_forward(struct link *, struct ipc_msg *);
 
 /* auth.c */
 void	answer_auth(struct link *, struct ipc_msg *);

@@ -66,13 +66,8 @@ static int
 source_canon(void *arg, enum alias_kind kind, const char *target)
 {
 	struct source	*s = arg;
-	char		 inc[ALIAS_TARGET_MAX + sizeof(ALIAS_INCLUDE)];
 
-	if (kind == ALIAS_T_INCLUDE) {
-		snprintf(inc, sizeof(inc), "%s%s", ALIAS_INCLUDE, target);
-		target = inc;
-	}
-	if (alias_append(s->value, TABLE_VALUE_MAX, target) == -1) {
+	if (alias_append_kind(s->value, TABLE_VALUE_MAX, kind, target) == -1) {
 		source_err(s, s->start, "the targets are longer than %d bytes",
 		    TABLE_VALUE_MAX - 1);
 		return 1;

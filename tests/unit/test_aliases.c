@@ -365,19 +365,38 @@ static struct expand_ops	ops = {
 
 static struct expand	e;
 
+static const char	*dests_text(void);
+
+/* Expands the .forward list of user (uid); the destinations as below. */
+static const char *
+expand_fwd(const char *user, uint32_t uid, const char *list)
+{
+	expand_clear(&e);
+	expand_init(&e, &ops, NULL);
+	expand_forward(&e, user, uid, list);
+	return dests_text();
+}
+
 /* Expands address; the destinations as "kind:user:uid:detail:arg;" */
 static const char *
 expand(const char *address)
 {
-	static const char *const kinds[] = { "user", "file", "pipe",
-					     "maildir", "forward", "nouser" };
-	char			 buf[2048];
-	size_t			 i;
-
 	expand_clear(&e);
 	expand_init(&e, &ops, NULL);
 	e.virtual_user = "vmail";
 	expand_address(&e, address);
+	return dests_text();
+}
+
+static const char *
+dests_text(void)
+{
+	static const char *const kinds[] = { "user", "file", "pipe",
+					     "maildir", "forward", "nouser",
+					     "inbox" };
+	char			 buf[2048];
+	size_t			 i;
+
 	got[0] = '\0';
 	for (i = 0; i < e.ndests; i++) {
 		snprintf(buf, sizeof(buf), "%s:%s:%u:%s:%s;",
@@ -571,6 +590,70 @@ test_expand_files_commands(void **state)
 	expand_clear(&e);
 }
 
+/* \\name: the user's mailbox, past aliases (and, in deliver-local,
+ * past .forward). */
+static void
+test_expand_inbox(void **state)
+{
+	static const struct kv	t[] = {
+		{ "alice", "bob" },
+		{ "keep", "\"\\\\alice\", alice, \"\\\\ghost\"" },
+		{ NULL, NULL },
+	};
+
+	(void)state;
+	aliases = t;
+	assert_string_equal(expand("keep"), "inbox:alice:1000::;"
+	    "user:bob:1001::;nouser::0::ghost;");
+	assert_int_equal(e.status, LK_OK);
+	assert_int_equal(parse(SOURCE_ALIASES, "k: \\Alice, \\.x\n"), 1);
+	assert_string_equal(got, "E t:1: alias \"k\": bad user name "
+	    "\"\\.x\"\n");
+	assert_int_equal(parse(SOURCE_ALIASES, "k: \\alice, x\n"), 0);
+	assert_string_equal(got, "1:k=\"\\\\alice\", x\n");
+	expand_clear(&e);
+}
+
+/* A ~/.forward's targets: the user's own name is the user, files and
+ * commands run as the user, :include: is refused, loops inside the
+ * aliases it names are loops. */
+static void
+test_expand_forward(void **state)
+{
+	static const struct kv	t[] = {
+		{ "alice", "carol" },
+		{ "team", "alice, bob" },
+		{ "la", "lb" },
+		{ "lb", "la" },
+		{ NULL, NULL },
+	};
+
+	(void)state;
+	aliases = t;
+	alias_owner = 0;
+	assert_string_equal(expand_fwd("alice", 1000, "alice, \"\\\\bob\", "
+	    "/home/alice/archive, \"|/usr/bin/procmail -a x\", "
+	    "someone@remote.example"), "user:alice:1000::;inbox:bob:1001::;"
+	    "file:alice:1000::/home/alice/archive;"
+	    "pipe:alice:1000::/usr/bin/procmail -a x;"
+	    "forward::0::someone@remote.example;");
+	assert_int_equal(e.status, LK_OK);
+	/* the aliases a .forward names are aliases */
+	assert_string_equal(expand_fwd("bob", 1001, "team"),
+	    "user:carol:1002::;user:bob:1001::;");
+	assert_string_equal(expand_fwd("bob", 1001, "la"), "");
+	assert_int_equal(e.status, LK_PERMFAIL);
+	assert_string_equal(e.dsn, "5.4.6");
+	assert_string_equal(expand_fwd("bob", 1001, ":include:/lists/staff"),
+	    "");
+	assert_int_equal(e.status, LK_TEMPFAIL);
+	assert_string_equal(expand_fwd("bob", 1001, "ghost"), "");
+	assert_int_equal(e.status, LK_NOUSER);
+	assert_string_equal(expand_fwd("bob", 1001, "\"unterminated"), "");
+	assert_int_equal(e.status, LK_TEMPFAIL);
+	expand_clear(&e);
+}
+
 static void
 test_expand_virtual(void **state)
 {
@@ -678,6 +761,8 @@ main(void)
 		cmocka_unit_test(test_expand_depth),
 		cmocka_unit_test(test_expand_limit),
 		cmocka_unit_test(test_expand_files_commands),
+		cmocka_unit_test(test_expand_inbox),
+		cmocka_unit_test(test_expand_forward),
 		cmocka_unit_test(test_expand_virtual),
 		cmocka_unit_test(test_expand_catchall),
 		cmocka_unit_test(test_expand_table_error),

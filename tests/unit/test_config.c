@@ -695,7 +695,12 @@ test_local_delivery(void **state)
 	config_free(cf);
 	cf = parse_ok("virtual-user _mail.box-1");
 	assert_string_equal(cf->virtual_user, "_mail.box-1");
+	assert_int_equal(cf->forward_files, 1);
 	config_free(cf);
+	cf = parse_ok("forward-files off");
+	assert_int_equal(cf->forward_files, 0);
+	config_free(cf);
+	parse_bad_at4("forward-files");
 
 	parse_bad("allow-commands yes", "bad value \"yes\" for "
 	    "\"allow-commands\" (off or on)");

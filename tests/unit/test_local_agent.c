@@ -633,6 +633,48 @@ test_destinations(void)
 	agent_stop(&a);
 }
 
+/* One destination of two deferred: the retry of the same recipient
+ * delivers only the one that was deferred (the record in the spool),
+ * and the record goes once the recipient is answered for good. */
+static void
+test_retry_skips_delivered(void)
+{
+	struct agent	a;
+	char		conf[PATH_MAX + 256], inbox[PATH_MAX + 32];
+	char		flag[PATH_MAX + 32], cmd[PATH_MAX * 2], rec[PATH_MAX + 32];
+	int		before;
+	uint32_t	id;
+
+	fmt(conf, sizeof(conf), "hostname mx.example.org\nlocal-domains "
+	    "example.org\nspool-directory %s\n", spool);
+	fmt(inbox, sizeof(inbox), "%s/Maildir/new", home);
+	fmt(flag, sizeof(flag), "%s/ok-now", home);
+	fmt(cmd, sizeof(cmd), "test -e \"$HOME/ok-now\" || exit 75; "
+	    "cat > \"$HOME/piped-retry\"");
+	fmt(rec, sizeof(rec), "%s/delivered", spool);
+	agent_start(&a, conf);
+	before = count_dir(inbox);
+	id = expand_begin(&a, "list@example.org", "Subject: retry\r\n\r\n",
+	    2);
+	put_dest(LKD_USER, uid, "", "");
+	put_dest(LKD_PIPE, uid, "", cmd);
+	expand_end(&a);
+	expect_result(&a, id, DL_TEMPFAIL, "4.3.0");
+	CHECK(count_dir(inbox) == before + 1 && count_dir(rec) == 1);
+
+	/* the command can take it now: the mailbox gets no second copy */
+	CHECK(close(open(flag, O_WRONLY | O_CREAT, 0600)) == 0);
+	CHECK(chown(flag, uid, gid) == 0);
+	id = expand_begin(&a, "list@example.org", "Subject: retry\r\n\r\n",
+	    2);
+	put_dest(LKD_USER, uid, "", "");
+	put_dest(LKD_PIPE, uid, "", cmd);
+	expand_end(&a);
+	expect_result(&a, id, DL_OK, "2.0.0");
+	CHECK(count_dir(inbox) == before + 1 && count_dir(rec) == 0);
+	agent_stop(&a);
+}
+
 int
 main(void)
 {
@@ -647,6 +689,7 @@ main(void)
 	test_concurrency();
 	test_mbox();
 	test_destinations();
+	test_retry_skips_delivered();
 	printf("ok\n");
 	return 0;
 }
