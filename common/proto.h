@@ -37,6 +37,8 @@ enum {
  * (master/public.c), after the TCP ones of enum listener_kind */
 enum {
 	CTL_LISTEN_CONTROL = 100,	/* public/control, for qmgr */
+	CTL_LISTEN_SUBMIT,		/* public/submit, for smtpd: sendmail
+					   speaks SMTP there as its uid */
 };
 
 /* smtpd|deliver-local|qmgr -> lookup and back */

@@ -187,7 +187,9 @@ master_start(void)
 	/* after the lock: a refused second master leaves them alone */
 	if (public_init(master.cfg) == -1 ||
 	    public_open("control", SOCK_SEQPACKET, 0666, PROC_QMGR,
-	    CTL_LISTEN_CONTROL) == -1)
+	    CTL_LISTEN_CONTROL) == -1 ||
+	    public_open("submit", SOCK_STREAM, 0666, PROC_SMTPD,
+	    CTL_LISTEN_SUBMIT) == -1)
 		fatalx("cannot bind the public sockets in %s/public",
 		    master.cfg->spool_dir);
 	if (!master.foreground) {

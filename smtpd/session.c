@@ -224,6 +224,24 @@ session_addr(struct session *s)
 		strlcpy(s->addr, "unknown", sizeof(s->addr));
 }
 
+/* The sendmail socket: the peer is whoever the kernel says (SO_PEERCRED);
+ * lookup names the uid before the greeting. */
+static int
+session_local_peer(struct session *s, int fd)
+{
+	struct ucred	cred;
+	socklen_t	len = sizeof(cred);
+
+	if (getsockopt(fd, SOL_SOCKET, SO_PEERCRED, &cred, &len) == -1 ||
+	    len != sizeof(cred))
+		return -1;
+	s->local = 1;
+	s->local_uid = (uint32_t)cred.uid;
+	snprintf(s->addr, sizeof(s->addr), "local:uid=%u",
+	    (unsigned)cred.uid);
+	return 0;
+}
+
 /* Refuse politely without a session: one write, then close. */
 static void
 session_refuse(int fd, const char *why)
@@ -252,8 +270,15 @@ session_new(int fd, struct sockaddr *sa, socklen_t salen, int kind)
 	}
 	memcpy(&s->ss, sa, (size_t)salen < sizeof(s->ss) ?
 	    (size_t)salen : sizeof(s->ss));
-	session_addr(s);
-	s->trusted = config_is_trusted(daemon_cfg, &s->ss);
+	if (kind == CTL_LISTEN_SUBMIT && session_local_peer(s, fd) == -1) {
+		session_refuse(fd, "cannot identify the local user");
+		free(s);
+		return;
+	}
+	if (!s->local) {
+		session_addr(s);
+		s->trusted = config_is_trusted(daemon_cfg, &s->ss);
+	}
 	if ((why = session_over_limit(s)) != NULL) {
 		log_info("client=%s action=refused reason=\"%s\"", s->addr,
 		    why);
@@ -285,7 +310,9 @@ session_new(int fd, struct sockaddr *sa, socklen_t salen, int kind)
 	/* replies to pipelined commands leave in several writes (some
 	 * wait for lookup or qmgr); Nagle would hold each one back until
 	 * the client's delayed ACK */
-	(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one));
+	if (!s->local)
+		(void)setsockopt(fd, IPPROTO_TCP, TCP_NODELAY, &one,
+		    sizeof(one));
 	s->fd = fd;
 	s->msgfd = -1;
 	s->id = next_id++;
@@ -298,6 +325,12 @@ session_new(int fd, struct sockaddr *sa, socklen_t salen, int kind)
 	bufferevent_setwatermark(s->bev, EV_READ, 0, SESSION_LINE_MAX + 2);
 	session_timeout_command(s);
 	bufferevent_enable(s->bev, EV_READ | EV_WRITE);
+	if (s->local) {
+		/* greeted once lookup has named the uid */
+		if (client_lookup_uid(s) == -1)
+			command_local_user(s, LK_TEMPFAIL, "");
+		return;
+	}
 	log_info("client=%s action=connect", s->addr);
 	session_reply(s, "220 %s ESMTP Bulwark", daemon_cfg->hostname);
 }
