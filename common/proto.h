@@ -137,10 +137,16 @@ enum { QM_RET_NONE, QM_RET_FULL, QM_RET_HDRS };
 /* qmgr -> deliver-local and back: one recipient per delivery */
 enum {
 	DL_DELIVER = 300,	/* q->d fd: message, read-only; u32 id,
-				   str qid, str sender, str rcpt, str orcpt */
+				   str qid, str sender, str rcpt, str orcpt,
+				   u32 flags (DL_F_*) */
 	DL_RESULT,		/* u32 id, u32 status (DL_*), str dsn
 				   ("2.0.0"), str text */
 };
+
+/* An earlier try of this recipient may have been delivered without its
+ * answer reaching the queue (qmgr restarted, the agent went away or did
+ * not answer in time): the agent looks for its copy harder. */
+#define DL_F_RETRY		0x1
 
 enum dl_status {
 	DL_OK,

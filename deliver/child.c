@@ -265,6 +265,8 @@ child_main(const struct delivery *d, const struct config *cfg, int resfd)
 	static struct local_result	res;
 	static char			list[FORWARD_LIST_MAX];
 	struct local_env		env;
+	char				once[ONCE_NAME_MAX];
+	struct stat			msg;
 	int				rc;
 
 	child_signals();
@@ -275,6 +277,11 @@ child_main(const struct delivery *d, const struct config *cfg, int resfd)
 	env.sender = d->sender;
 	env.dtrcpt = d->dtrcpt;
 	env.seq = d->seq;
+	/* without a name of its own, a Maildir copy is named as any other
+	 * and a retry after a lost answer may make a second one */
+	env.once = fstat(d->msgfd, &msg) == 0 && once_name(d->qid, &msg,
+	    d->rcpt, &d->dests[d->cur], once, sizeof(once)) == 0 ? once : NULL;
+	env.retry = (d->flags & DL_F_RETRY) != 0;
 	child_deliver(d, cfg, &env, list, &res);
 	/* the list after the result: the pipe holds both (64 KiB), so
 	 * this does not wait for the parent, which reads once we exit */

@@ -26,7 +26,7 @@
 
 #define DONE_DIR	"delivered"
 #define DONE_NAME_MAX	(QM_QID_MAX + 24)
-#define DONE_KEY_MAX	(LOCAL_NAME_MAX + LOCAL_DETAIL_MAX + LOCAL_ARG_MAX + 64)
+#define DONE_KEY_MAX	ONCE_KEY_MAX
 #define DONE_FILE_MAX	(LOCAL_MAX_DESTS * DONE_KEY_MAX)
 #define DONE_SLACK	(24 * 60 * 60)	/* s past the queue lifetime */
 #define DONE_EXPIRE_EVERY (60 * 60)	/* s between two looks for them */
@@ -69,20 +69,6 @@ done_name(const struct delivery *d, char *buf, size_t len)
 	for (c = (const unsigned char *)d->rcpt; *c != '\0'; c++)
 		h = (h ^ *c) * 1099511628211ULL;
 	snprintf(buf, len, "%s.%016llx", d->qid, (unsigned long long)h);
-}
-
-/* One line that tells the destination from any other; -1 if it does
- * not fit (it cannot: DONE_KEY_MAX). */
-static int
-done_key(const struct local_dest *t, char *buf, size_t len)
-{
-	int	n;
-
-	n = snprintf(buf, len, "%d %d %u %zu:%s %zu:%s %zu:%s", (int)t->kind,
-	    t->noforward, (unsigned)t->user.uid, strlen(t->user.name),
-	    t->user.name, strlen(t->detail), t->detail, strlen(t->arg),
-	    t->arg);
-	return n < 0 || (size_t)n >= len ? -1 : 0;
 }
 
 /* "rcpt ADDRESS\n" */
@@ -151,7 +137,7 @@ done_has(const struct delivery *d, const struct local_dest *t)
 	if (d->done == NULL)
 		return 0;
 	key[0] = '\n';
-	if (done_key(t, key + 1, sizeof(key) - 2) == -1)
+	if (once_key(t, key + 1, sizeof(key) - 2) == -1)
 		return 0;
 	strlcat(key, "\n", sizeof(key));
 	return strstr(d->done, key) != NULL;
@@ -171,7 +157,7 @@ done_text(const struct delivery *d, int fd)
 	for (i = 0; i < d->ndests; i++) {
 		if (!d->dests[i].delivered)
 			continue;
-		if (done_key(&d->dests[i], line, sizeof(line) - 1) == -1)
+		if (once_key(&d->dests[i], line, sizeof(line) - 1) == -1)
 			continue;
 		strlcat(line, "\n", sizeof(line));
 		n = (int)strlen(line);

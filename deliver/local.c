@@ -23,7 +23,7 @@
 #include "mailbox.h"
 #include "wire.h"
 
-#define DL_DELIVER_MIN	(4 + 4 * 4)
+#define DL_DELIVER_MIN	(4 + 4 * 4 + 4)
 #define DL_DELIVER_MAX	(DL_DELIVER_MIN + QM_QID_MAX + 3 * QM_ADDR_MAX)
 #define LK_REPLY_MIN	(5 * 4)		/* id, status, dsn, text, count */
 
@@ -392,7 +392,9 @@ local_parse(struct ipc_msg *m, struct delivery *req)
 	wire_r_str(&r, req->sender, sizeof(req->sender));
 	wire_r_str(&r, req->rcpt, sizeof(req->rcpt));
 	wire_r_str(&r, req->orcpt, sizeof(req->orcpt));
-	return wire_r_end(&r) == -1 || !local_qid_ok(req->qid) ? -1 : 0;
+	req->flags = wire_r_u32(&r);
+	return wire_r_end(&r) == -1 || !local_qid_ok(req->qid) ||
+	    (req->flags & ~DL_F_RETRY) != 0 ? -1 : 0;
 }
 
 static void

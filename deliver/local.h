@@ -108,6 +108,7 @@ struct delivery {
 	uint32_t		 qmgr;		/* link id of the asking qmgr */
 	uint32_t		 id;		/* qmgr's request id */
 	uint32_t		 seq;		/* ours, for unique names */
+	uint32_t		 flags;		/* DL_F_*, from qmgr */
 	int			 msgfd;		/* read-only message */
 	char			 qid[QM_QID_MAX + 1];
 	char			 sender[QM_ADDR_MAX + 1];
@@ -137,6 +138,12 @@ struct local_env {
 	const char	*sender;	/* "" for the null sender */
 	const char	*dtrcpt;	/* Delivered-To, domain lower-cased */
 	uint32_t	 seq;
+	/* once.c's name of this delivery, or NULL: the Maildir file is
+	 * named after it, and a second copy under it is never made */
+	const char	*once;
+	/* an earlier try may have written it unanswered (DL_F_RETRY):
+	 * look in the Maildir's cur/ too, where a reader moves it */
+	int		 retry;
 };
 
 /* local.c: local_done answers for the whole recipient at once (it was
@@ -156,6 +163,19 @@ int	forwarding_merge(struct delivery *, const struct local_dest *,
 	    size_t, struct local_result *);
 /* The destinations are the same one (one copy each). */
 int	forwarding_same(const struct local_dest *, const struct local_dest *);
+
+/* once.c: the name of a delivery, the same on every try of it:
+ * "SECONDS.BqidRhash" with the queue id's time and a hash of the queue
+ * file (msg: its fstat), recipient and destination; -1 if qid is not a
+ * queue id of qmgr's. */
+#define ONCE_KEY_MAX	(LOCAL_NAME_MAX + LOCAL_DETAIL_MAX + LOCAL_ARG_MAX + 64)
+#define ONCE_NAME_MAX	64
+struct stat;
+int	once_name(const char *qid, const struct stat *msg, const char *rcpt,
+	    const struct local_dest *, char *out, size_t outlen);
+/* One line that tells a destination from any other; -1 if it does not
+ * fit in len (ONCE_KEY_MAX always does). */
+int	once_key(const struct local_dest *, char *buf, size_t len);
 
 /* done.c: the destinations of a deferred recipient that were delivered,
  * kept in the spool until the recipient is answered for good, so that a

@@ -115,7 +115,7 @@ qmgr_start(void)
 		fatalx("queue: cannot set up the queue directory");
 	qmgr_started = sched_now();
 	sched_init();
-	if ((n = queue_recover(sched_add)) == -1)
+	if ((n = queue_recover(sched_recovered)) == -1)
 		fatalx("queue: cannot scan the queue directory");
 	log_info("queue: %ld messages recovered, retry %u-%us, lifetime %us",
 	    n, sched_retry_min(), sched_retry_max(), sched_lifetime());

@@ -57,6 +57,8 @@ struct envelope_rcpt {
 	char		*text;		/* last status text, or "" */
 	/* in memory only, never written */
 	int		 busy;		/* a delivery is in flight */
+	int		 unsure;	/* a try may have been delivered
+					   without our hearing of it */
 };
 
 struct envelope {
@@ -137,6 +139,10 @@ void		 sched_init(void);
 void		 sched_local_link(uint32_t id, int fd);
 /* Takes over env's content (env is left empty). */
 void		 sched_add(struct envelope *env);
+/* The same for a message found in the queue at start: a delivery of
+ * any of its recipients may have been in flight when the last queue
+ * manager stopped. */
+void		 sched_recovered(struct envelope *env);
 void		 sched_kick(void);
 size_t		 sched_count(void);
 size_t		 sched_inflight(void);

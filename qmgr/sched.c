@@ -311,6 +311,16 @@ sched_add(struct envelope *env)
 	sched_kick();
 }
 
+void
+sched_recovered(struct envelope *env)
+{
+	size_t	i;
+
+	for (i = 0; i < env->nrcpt; i++)
+		env->rcpt[i].unsure = !envelope_rcpt_final(&env->rcpt[i]);
+	sched_add(env);
+}
+
 /*
  * The messages by queue id, for admin.c and the control socket.
  */
@@ -411,6 +421,7 @@ delivery_timeout(evutil_socket_t fd, short ev, void *arg)
 
 	log_warnx("qid=%s: delivery %u got no answer in %ds", d->m->env.qid,
 	    d->id, SCHED_DELIVERY_TIMEOUT);
+	d->m->env.rcpt[d->idx].unsure = 1;	/* it may still deliver */
 	sched_outcome(d, DL_TEMPFAIL, "4.4.1",
 	    "delivery agent did not answer");
 }
@@ -427,6 +438,7 @@ delivery_send(struct link *l, struct qmsg *m, size_t idx, int fd,
 	wire_w_str(&wbuf, m->env.sender);
 	wire_w_str(&wbuf, r->addr);
 	wire_w_str(&wbuf, r->orcpt);
+	wire_w_u32(&wbuf, r->unsure ? DL_F_RETRY : 0);
 	if (wbuf.err) {
 		close(fd);
 		return -1;
@@ -707,6 +719,7 @@ sched_local_gone(struct link *l)
 		m = d->m;
 		r = &m->env.rcpt[d->idx];
 		r->next_try = now + SCHED_AGENT_RETRY;
+		r->unsure = 1;	/* its child may have written, or still */
 		sched_log(m, r, "deferred", "4.3.0",
 		    "delivery agent went away", now);
 		delivery_end(d);

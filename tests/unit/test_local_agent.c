@@ -244,20 +244,33 @@ msg_file(const char *text)
 	return ro;
 }
 
+/* One delivery of the queue file fd (left open). */
+static uint32_t
+send_deliver_as(struct agent *a, const char *qid, uint32_t flags,
+    const char *sender, const char *rcpt, int fd)
+{
+	uint32_t	id = next_id++;
+
+	wire_w_init(&w);
+	wire_w_u32(&w, id);
+	wire_w_str(&w, qid);
+	wire_w_str(&w, sender);
+	wire_w_str(&w, rcpt);
+	wire_w_str(&w, rcpt);
+	wire_w_u32(&w, flags);
+	CHECK(ipc_send_fd(a->qmgr, DL_DELIVER, w.buf, w.len, fd) == 0);
+	return id;
+}
+
+/* Not a queue id of qmgr's: every delivery makes its own copy. */
 static uint32_t
 send_deliver(struct agent *a, const char *sender, const char *rcpt,
     const char *text)
 {
-	uint32_t	id = next_id++;
 	int		fd = msg_file(text);
+	uint32_t	id;
 
-	wire_w_init(&w);
-	wire_w_u32(&w, id);
-	wire_w_str(&w, "QID00042");
-	wire_w_str(&w, sender);
-	wire_w_str(&w, rcpt);
-	wire_w_str(&w, rcpt);
-	CHECK(ipc_send_fd(a->qmgr, DL_DELIVER, w.buf, w.len, fd) == 0);
+	id = send_deliver_as(a, "QID00042", 0, sender, rcpt, fd);
 	close(fd);
 	return id;
 }
@@ -675,6 +688,77 @@ test_retry_skips_delivered(void)
 	agent_stop(&a);
 }
 
+/* The same delivery again (its answer was lost: qmgr, the agent or the
+ * master was killed after the write): the copy of the first try is
+ * found, in new/ or, on a retry, where a reader moved it in cur/, and
+ * no second one is made. The same queue file to another recipient, or
+ * another file under the same queue id, is another delivery. */
+static void
+test_lost_answer(void)
+{
+	struct agent	 a;
+	char		 rcpt[128], local[256], newd[PATH_MAX + 32];
+	char		 curd[PATH_MAX + 32], from[PATH_MAX * 2];
+	char		 to[PATH_MAX * 2], name[256];
+	const char	*qid = "6B04B29C80384027";
+	struct dirent	*e;
+	DIR		*dp;
+	uint32_t	 id, q;
+	int		 i, before, fd;
+
+	agent_start(&a, "hostname mx.example.org\nlocal-domains example.org\n");
+	fmt(rcpt, sizeof(rcpt), "%s@example.org", user);
+	fmt(newd, sizeof(newd), "%s/Maildir/new", home);
+	fmt(curd, sizeof(curd), "%s/Maildir/cur", home);
+	before = count_dir(newd);
+	fd = msg_file("Subject: once\r\n\r\nbody\r\n");
+	for (i = 0; i < 3; i++) {
+		id = send_deliver_as(&a, qid, i == 2 ? DL_F_RETRY : 0, "",
+		    rcpt, fd);
+		q = recv_lookup(&a, local, sizeof(local));
+		answer_lookup(&a, q, LK_OK, uid, gid);
+		expect_result(&a, id, DL_OK, "2.0.0");
+		CHECK(count_dir(newd) == before + 1);
+	}
+	/* named after the delivery: the queue id's time and the queue id */
+	CHECK((dp = opendir(newd)) != NULL);
+	name[0] = '\0';
+	while ((e = readdir(dp)) != NULL)
+		if (strncmp(e->d_name, "1795469980.B6B04B29C80384027R", 29) == 0)
+			strlcpy(name, e->d_name, sizeof(name));
+	closedir(dp);
+	CHECK(name[0] != '\0');
+
+	/* a reader took it to cur/: a retry finds it there */
+	fmt(from, sizeof(from), "%s/%s", newd, name);
+	fmt(to, sizeof(to), "%s/%s:2,S", curd, name);
+	CHECK(rename(from, to) == 0);
+	id = send_deliver_as(&a, qid, DL_F_RETRY, "", rcpt, fd);
+	q = recv_lookup(&a, local, sizeof(local));
+	answer_lookup(&a, q, LK_OK, uid, gid);
+	expect_result(&a, id, DL_OK, "2.0.0");
+	CHECK(count_dir(newd) == before && count_dir(curd) == 1);
+
+	/* another recipient of the same message is another delivery */
+	fmt(rcpt, sizeof(rcpt), "%s+x@example.org", user);
+	id = send_deliver_as(&a, qid, DL_F_RETRY, "", rcpt, fd);
+	q = recv_lookup(&a, local, sizeof(local));
+	answer_lookup(&a, q, LK_OK, uid, gid);
+	expect_result(&a, id, DL_OK, "2.0.0");
+	CHECK(count_dir(newd) == before + 1);
+	/* and so is another queue file under a queue id used again */
+	close(fd);
+	fd = msg_file("Subject: once\r\n\r\nbody\r\n");
+	id = send_deliver_as(&a, qid, 0, "", rcpt, fd);
+	q = recv_lookup(&a, local, sizeof(local));
+	answer_lookup(&a, q, LK_OK, uid, gid);
+	expect_result(&a, id, DL_OK, "2.0.0");
+	CHECK(count_dir(newd) == before + 2);
+	CHECK(unlink(to) == 0);
+	close(fd);
+	agent_stop(&a);
+}
+
 int
 main(void)
 {
@@ -690,6 +774,7 @@ main(void)
 	test_mbox();
 	test_destinations();
 	test_retry_skips_delivered();
+	test_lost_answer();
 	printf("ok\n");
 	return 0;
 }

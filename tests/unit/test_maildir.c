@@ -300,6 +300,8 @@ deliver_into(const char *maildir)
 	env.sender = "alice@example.net";
 	env.dtrcpt = "bob@example.org";
 	env.seq = 3;
+	env.once = NULL;
+	env.retry = 0;
 	memset(&res, 0, sizeof(res));
 	assert_int_equal(maildir_deliver(home, maildir, &env, &res), 0);
 	assert_int_equal(res.status, DL_OK);
@@ -333,11 +335,67 @@ test_deliver(void **state)
 	assert_int_equal(system(cmd), 0);
 }
 
+/* One delivery, tried again and again (its answer was lost): one copy,
+ * named after the delivery, found in new/ or, by a retry, in cur/. */
+static void
+test_deliver_once(void **state)
+{
+	static struct local_result	res;
+	struct local_env		env = { -1, "", "b@x", 1, NULL, 0 };
+	char				cmd[PATH_MAX + 16], dir[PATH_MAX * 2];
+	char				from[PATH_MAX * 3], to[PATH_MAX * 3];
+	char				name[256], buf[512];
+	struct stat			sb;
+	int				i;
+
+	strlcpy(home, "/tmp/test_maildir_home.XXXXXX", sizeof(home));
+	assert_non_null(mkdtemp(home));
+	env.msgfd = msg_file("Subject: once\r\n\r\nbody\r\n");
+	env.once = "1795469980.B6B04B29C80384027R00ff";
+	for (i = 0; i < 3; i++) {
+		memset(&res, 0, sizeof(res));
+		env.retry = i == 2;
+		assert_int_equal(maildir_deliver(home, "Maildir", &env, &res),
+		    0);
+		assert_int_equal(res.status, DL_OK);
+		assert_int_equal(res.note[0] != '\0', i > 0);
+	}
+	snprintf(dir, sizeof(dir), "%s/Maildir/new", home);
+	only_file(dir, name, sizeof(name), buf, sizeof(buf), &sb);
+	assert_int_equal(strncmp(name, env.once, strlen(env.once)), 0);
+	assert_int_equal(name[strlen(env.once)], '.');
+	assert_non_null(strstr(buf, "body"));
+
+	/* a reader moved it: only a retry looks there */
+	snprintf(from, sizeof(from), "%s/%s", dir, name);
+	snprintf(to, sizeof(to), "%s/Maildir/cur/%s:2,S", home, name);
+	assert_int_equal(rename(from, to), 0);
+	memset(&res, 0, sizeof(res));
+	env.retry = 1;
+	assert_int_equal(maildir_deliver(home, "Maildir", &env, &res), 0);
+	assert_int_equal(res.status, DL_OK);
+	assert_true(res.note[0] != '\0');
+	assert_int_equal(count_files(dir), 0);
+	snprintf(dir, sizeof(dir), "%s/Maildir/tmp", home);
+	assert_int_equal(count_files(dir), 0);
+
+	/* another delivery of the same message is not this one */
+	env.once = "1795469980.B6B04B29C80384027R00fe";
+	memset(&res, 0, sizeof(res));
+	assert_int_equal(maildir_deliver(home, "Maildir", &env, &res), 0);
+	assert_true(res.note[0] == '\0');
+	snprintf(dir, sizeof(dir), "%s/Maildir/new", home);
+	assert_int_equal(count_files(dir), 1);
+	close(env.msgfd);
+	snprintf(cmd, sizeof(cmd), "rm -rf %s", home);
+	assert_int_equal(system(cmd), 0);
+}
+
 static void
 test_deliver_no_home(void **state)
 {
 	static struct local_result	res;
-	struct local_env		env = { -1, "", "b@x", 1 };
+	struct local_env		env = { -1, "", "b@x", 1, NULL, 0 };
 
 	env.msgfd = msg_file("A: b\r\n\r\n");
 	assert_int_equal(maildir_deliver("/nonexistent/home", "Maildir",
@@ -360,6 +418,7 @@ main(void)
 		cmocka_unit_test(test_scan_stops_at_body),
 		cmocka_unit_test(test_trace),
 		cmocka_unit_test(test_deliver),
+		cmocka_unit_test(test_deliver_once),
 		cmocka_unit_test(test_deliver_no_home),
 	};
 

@@ -57,6 +57,7 @@ struct delivery {
 	char		sender[QM_ADDR_MAX + 1];
 	char		rcpt[QM_ADDR_MAX + 1];
 	char		orcpt[QM_ADDR_MAX + 1];
+	uint32_t	flags;		/* DL_F_* */
 	char		body[8192];
 };
 
@@ -84,7 +85,7 @@ static const struct ipc_rule smtpd_rules[] = {
 };
 
 static const struct ipc_rule local_rules[] = {
-	{ DL_DELIVER, 20, 4096, IPC_FD_REQUIRED },
+	{ DL_DELIVER, 24, 4096, IPC_FD_REQUIRED },
 	{ 0, 0, 0, 0 },
 };
 
@@ -340,6 +341,7 @@ get_delivery(struct delivery *d, int ms)
 	wire_r_str(&r, d->sender, sizeof(d->sender));
 	wire_r_str(&r, d->rcpt, sizeof(d->rcpt));
 	wire_r_str(&r, d->orcpt, sizeof(d->orcpt));
+	d->flags = wire_r_u32(&r);
 	assert_int_equal(wire_r_end(&r), 0);
 	assert_int_equal(fcntl(m.fd, F_GETFL) & O_ACCMODE, O_RDONLY);
 	n = pread(m.fd, d->body, sizeof(d->body) - 1, 0);
@@ -513,6 +515,7 @@ test_delivery_and_retry(void **state)
 	assert_string_equal(da.body, BODY);
 	assert_string_equal(db.rcpt, "b@example.test");
 	assert_true(da.id != db.id);
+	assert_int_equal(da.flags, 0);		/* a first try */
 
 	answer(&da, DL_OK, "2.0.0", "delivered to maildir");
 	answer(&db, DL_TEMPFAIL, "4.2.2", "mailbox full");
@@ -525,6 +528,7 @@ test_delivery_and_retry(void **state)
 	envelope_free(&env);
 	assert_string_equal(dr.qid, qid);
 	assert_string_equal(dr.rcpt, "b@example.test");
+	assert_int_equal(dr.flags, 0);	/* the agent said it was not */
 	answer(&dr, DL_OK, "2.0.0", "delivered");
 	assert_true(wait_file("env", qid, 0, WAIT_MS));
 	assert_true(wait_file("msg", qid, 0, WAIT_MS));
@@ -556,6 +560,9 @@ test_recovery_after_kill(void **state)
 	assert_string_equal(again.rcpt, d.rcpt);
 	assert_string_equal(again.orcpt, d.orcpt);
 	assert_string_equal(again.body, d.body);
+	/* its answer may have been lost: the agent is told */
+	assert_int_equal(d.flags, 0);
+	assert_int_equal(again.flags, DL_F_RETRY);
 	answer(&again, DL_OK, "2.0.0", "ok");
 	assert_true(wait_file("env", qid, 0, WAIT_MS));
 	assert_true(wait_file("msg", qid, 0, WAIT_MS));
@@ -580,6 +587,7 @@ test_local_gone(void **state)
 	assert_string_equal(again.qid, qid);
 	read_env(qid, &env);
 	assert_int_equal(env.rcpt[0].attempts, 0);	/* not counted */
+	assert_int_equal(again.flags, DL_F_RETRY);
 	envelope_free(&env);
 	answer(&again, DL_OK, "2.0.0", "ok");
 	assert_true(wait_file("env", qid, 0, WAIT_MS));
