@@ -484,6 +484,18 @@ class Bulwark:
                 return left
             time.sleep(0.05)
 
+    def crash(self, timeout=10.0):
+        """SIGKILL of the master alone, as a crash would do it: its
+        daemons exit when their control sockets close. Waits until no
+        process of this master is left and returns what still runs after
+        timeout (empty if nothing). start() then starts a new master on
+        the same spool and configuration."""
+        assert self.alive(), "master is not running"
+        self.record()
+        self.proc.kill()
+        self.proc.wait(timeout)
+        return self.wait_no_leftovers(timeout)
+
     def kill_everything(self):
         if self.proc is not None and self.proc.poll() is None:
             with contextlib.suppress(ProcessLookupError):
