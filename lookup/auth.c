@@ -104,6 +104,7 @@ answer_auth(struct link *l, struct ipc_msg *m)
 	const struct config *cf = daemon_cfg;
 	time_t		 now = time(NULL);
 	uint32_t	 id, st;
+	size_t		 i;
 
 	wire_r_init(&r, m);
 	id = wire_r_u32(&r);
@@ -118,8 +119,11 @@ answer_auth(struct link *l, struct ipc_msg *m)
 	}
 	strlcpy(ckey, "client:", sizeof(ckey));
 	strlcat(ckey, client, sizeof(ckey));
+	/* the table's keys are lower-case: so are the counts' */
 	strlcpy(lkey, "login:", sizeof(lkey));
 	strlcat(lkey, login, sizeof(lkey));
+	for (i = 0; lkey[i] != '\0'; i++)
+		lkey[i] = (char)tolower((unsigned char)lkey[i]);
 	if (throttle_over(ckey, cf->auth_failure_limit,
 	    cf->auth_failure_window, now) || throttle_over(lkey,
 	    cf->auth_failure_limit, cf->auth_failure_window, now))
