@@ -429,3 +429,39 @@ def test_reload_takes_a_new_certificate(tlsdir, tmp_path):
             b.stop()
         b.kill_everything()
         b.cleanup()
+
+
+def test_system_users_with_auth_system_users(tlsdir, tmp_path):
+    user = "bwtsysauth"
+    bh.useradd(user, tmp_path / user)
+    try:
+        subprocess.run(["chpasswd"], input=f"{user}:{PASSWORD}\n",
+                       text=True, check=True, timeout=30)
+        subs = bh.free_port()
+        b = bh.Bulwark(extra=[f"listen 127.0.0.1:{subs} submissions",
+                              f"tls-certificate {tlsdir}/mail.example.test.pem",
+                              f"tls-key {tlsdir}/mail.example.test.key",
+                              "auth-system-users on"])
+        _start(b)
+        try:
+            s = smtplib.SMTP_SSL("127.0.0.1", subs, context=ctx(tlsdir),
+                                 timeout=10)
+            s.ehlo("client.example")
+            assert auth_plain(s, user, "wrong")[0] == 535
+            assert auth_plain(s, "root", "anything")[0] == 535
+            assert auth_plain(s, user, PASSWORD)[0] == 235
+            assert s.mail(f"{user}@example.test")[0] == 250
+            s.quit()
+            # lookup kept the shadow group, and nothing else
+            shadow = grp.getgrnam("shadow").gr_gid
+            lk = [p for p in b.children() if p.kind == "lookup"][0]
+            with open(f"/proc/{lk.pid}/status") as f:
+                groups = [ln for ln in f if ln.startswith("Groups:")][0]
+            assert str(shadow) in groups.split()
+        finally:
+            with contextlib.suppress(Exception):
+                b.stop()
+            b.kill_everything()
+            b.cleanup()
+    finally:
+        bh.userdel(user)
