@@ -308,6 +308,9 @@ def test_submission_adds_date_message_id_and_esmtpsa(srv):
     assert f"Message-ID: <{qid}@mail.example.test>".encode() in head
     assert m.endswith(b"\r\n\r\nbody\r\n")
     assert b"Authenticated sender" not in head  # received-show-login off
+    srv.wait_for_log(rf"qid={qid} from=<alice@example\.test> nrcpt=1 "
+                     rf"size=\d+ tls=TLSv1\.3:TLS_\w+ "
+                     rf"login=<alice@example\.test> action=accept")
     # the client's own are kept, never doubled
     s.mail("alice@example.test")
     s.rcpt(f"x@{REMOTE}")
