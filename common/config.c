@@ -119,6 +119,8 @@ static const struct keyword keywords[] = {
 	    OFF(queue_lifetime), 1, 100U * 24 * 60 * 60 },
 	{ "delay-warning",	kw_duration,	1, 1,  0,
 	    OFF(delay_warning), 1, DURATION_MAX },
+	{ "destination-concurrency-limit", kw_count, 1, 1, 0,
+	    OFF(destination_concurrency_limit), 1, 1000 },
 	{ "bare-linefeed",	kw_bare_lf,	1, 1,  0, 0, 0, 0 },
 	{ "vrfy",		kw_switch,	1, 1,  0, OFF(vrfy_enabled), 0, 0 },
 	{ "expn",		kw_switch,	1, 1,  0, OFF(expn_enabled), 0, 0 },
@@ -1328,6 +1330,7 @@ config_new(const char *name)
 	cf->queue_retry_max = 3600;
 	cf->queue_lifetime = 5 * 86400;
 	cf->delay_warning = 4 * 3600;
+	cf->destination_concurrency_limit = 20;
 	cf->bare_lf = BARE_LF_REJECT;
 	cf->delivery_format = DELIVERY_MAILDIR;
 	cf->recipient_delimiter = '+';

@@ -126,6 +126,9 @@ struct config {
 	unsigned		 queue_retry_max;	/* queue-retry-max */
 	unsigned		 queue_lifetime;	/* queue-lifetime */
 	unsigned		 delay_warning;		/* delay-warning */
+	/* deliveries in flight to one destination (a local user, an
+	 * address of a virtual domain, another domain) */
+	unsigned		 destination_concurrency_limit;
 };
 
 /* Parse a configuration from a file name or from an open descriptor

@@ -7,6 +7,8 @@
 #ifndef BULWARK_QMGR_H
 #define BULWARK_QMGR_H
 
+#include <sys/queue.h>
+
 #include <stddef.h>
 #include <stdint.h>
 
@@ -32,6 +34,7 @@ struct link;
 #define QMGR_RETRY_MAX_DEFAULT		3600
 #define QMGR_LIFETIME_DEFAULT		(5 * 24 * 3600)
 #define QMGR_DELAY_WARNING_DEFAULT	(4 * 3600)
+#define QMGR_DEST_LIMIT_DEFAULT		20	/* deliveries in flight */
 
 enum rcpt_state {
 	RCPT_PENDING,		/* never tried */
@@ -160,6 +163,31 @@ struct envelope	*sched_env_next(const char *after);
 void		 sched_env_update(struct envelope *env);
 /* env is gone from disk: forget it (env is freed) */
 void		 sched_env_forget(struct envelope *env);
+
+/* dest.c: destinations (a local user, an address of a virtual domain,
+ * another domain) and their deliveries in flight, at most dest_limit()
+ * each; sched.c parks on a destination at its limit the messages that
+ * wait for it. */
+struct config;
+struct dest;
+struct qmsg;
+TAILQ_HEAD(dest_parked, qmsg);
+/* "user:alice", "addr:bob@virtual.example", "domain:example.net";
+ * -1 if it does not fit in outlen */
+int		 dest_key(const struct config *, const char *rcpt, char *out,
+		    size_t outlen);
+unsigned	 dest_limit(void);
+/* the destination of rcpt, made if need be; NULL if out of memory */
+struct dest	*dest_find(const char *rcpt);
+const char	*dest_name(const struct dest *);
+size_t		 dest_free_slots(const struct dest *);
+size_t		 dest_inflight(const struct dest *);
+void		 dest_started(struct dest *);
+void		 dest_ended(struct dest *);
+struct dest_parked *dest_parked(struct dest *);
+/* forgets d if no delivery is in flight to it and nothing is parked */
+void		 dest_release(struct dest *);
+size_t		 dest_count(void);
 
 /* admin.c: what an administrator does to queued messages, each change
  * on disk before it is answered and logged in one line. who says who

@@ -4,7 +4,9 @@
  * one DL_DELIVER, a bounded number at a time, and each DL_RESULT is
  * recorded in the envelope on disk before it counts: sent, deferred with
  * exponential backoff, or failed. Times are unix seconds from the
- * configuration, so a test can set a retry of one second.
+ * configuration, so a test can set a retry of one second. A message
+ * whose due recipients all wait for a destination at its limit (dest.c)
+ * is parked there until one of that destination's deliveries ends.
  */
 #include <sys/tree.h>
 
@@ -23,7 +25,10 @@
 #include "qmgr.h"
 #include "wire.h"
 
-#define SCHED_CONCURRENCY	20	/* deliveries in flight */
+/* deliveries in flight to the agent, which runs LOCAL_MAX_CHILDREN at
+ * once and queues the rest: above destination-concurrency-limit's
+ * default, so that one destination at its limit leaves room to others */
+#define SCHED_CONCURRENCY	100
 #define SCHED_AGENT_RETRY	2	/* s: after deliver-local went away */
 #define SCHED_TIMER_MAX		300	/* s: look again at least this often */
 #define SCHED_DIRTY_RETRY	10	/* s: retry an envelope write */
@@ -41,6 +46,8 @@ struct qmsg {
 	int			 in_ids;
 	int			 dirty;		/* disk is behind memory */
 	size_t			 busy;		/* deliveries in flight */
+	struct dest		*parked_on;	/* waiting for its turn */
+	TAILQ_ENTRY(qmsg)	 park_entry;	/* when parked_on */
 };
 
 struct delivery {
@@ -49,6 +56,7 @@ struct delivery {
 	uint32_t		 link_id;
 	struct qmsg		*m;
 	size_t			 idx;
+	struct dest		*dest;
 	struct event		*timeout;
 };
 
@@ -195,16 +203,55 @@ sched_due_update(struct qmsg *m)
 			t = r->next_try;
 		any = 1;
 	}
-	if (!any || m->env.held)
+	if (!any || m->env.held || m->parked_on != NULL)
 		return;
 	m->due = t;
 	RB_INSERT(due_tree, &due, m);
 	m->in_tree = 1;
 }
 
+/* m leaves the destination it waited for. */
+static void
+sched_unpark_one(struct qmsg *m)
+{
+	struct dest	*d = m->parked_on;
+
+	TAILQ_REMOVE(dest_parked(d), m, park_entry);
+	m->parked_on = NULL;
+	dest_release(d);
+}
+
+static void
+sched_park(struct qmsg *m, struct dest *d)
+{
+	m->parked_on = d;
+	TAILQ_INSERT_TAIL(dest_parked(d), m, park_entry);
+	sched_due_update(m);		/* out of the due tree */
+	log_debug("qid=%s: waits for destination %s", m->env.qid,
+	    dest_name(d));
+}
+
+/* A delivery to d ended: as many of its waiting messages as it has
+ * free slots are scheduled again, first come first. */
+static void
+sched_unpark(struct dest *d)
+{
+	struct qmsg	*m;
+	size_t		 n = dest_free_slots(d);
+
+	while (n-- > 0 && (m = TAILQ_FIRST(dest_parked(d))) != NULL) {
+		TAILQ_REMOVE(dest_parked(d), m, park_entry);
+		m->parked_on = NULL;
+		sched_due_update(m);
+		sched_kick();
+	}
+}
+
 static void
 sched_free(struct qmsg *m)
 {
+	if (m->parked_on != NULL)
+		sched_unpark_one(m);
 	if (m->in_tree)
 		RB_REMOVE(due_tree, &due, m);
 	if (m->in_ids)
@@ -405,6 +452,9 @@ delivery_end(struct delivery *d)
 	d->m->busy--;
 	TAILQ_REMOVE(&inflight, d, entry);
 	ninflight--;
+	dest_ended(d->dest);
+	sched_unpark(d->dest);
+	dest_release(d->dest);
 	event_free(d->timeout);
 	free(d);
 }
@@ -446,10 +496,10 @@ delivery_send(struct link *l, struct qmsg *m, size_t idx, int fd,
 	return ipc_send(l->chan, DL_DELIVER, wbuf.buf, wbuf.len, fd);
 }
 
-/* Hand one recipient to deliver-local. 0: started, 1: m changed (and
- * may be gone), -1: stop for now. */
+/* Hand one recipient to deliver-local, a delivery to dst. 0: started,
+ * 1: m changed (and may be gone), -1: stop for now. */
 static int
-delivery_start(struct link *l, struct qmsg *m, size_t idx)
+delivery_start(struct link *l, struct qmsg *m, size_t idx, struct dest *dst)
 {
 	struct timeval	 tv = { SCHED_DELIVERY_TIMEOUT, 0 };
 	struct delivery	*d;
@@ -475,6 +525,7 @@ delivery_start(struct link *l, struct qmsg *m, size_t idx)
 	d->link_id = l->id;
 	d->m = m;
 	d->idx = idx;
+	d->dest = dst;
 	if (delivery_send(l, m, idx, fd, d->id) == -1) {
 		event_free(d->timeout);
 		free(d);
@@ -487,29 +538,61 @@ delivery_start(struct link *l, struct qmsg *m, size_t idx)
 	m->busy++;
 	TAILQ_INSERT_TAIL(&inflight, d, entry);
 	ninflight++;
+	dest_started(dst);
 	log_debug("qid=%s to=<%s> delivery %u started", m->env.qid,
 	    m->env.rcpt[idx].addr, d->id);
 	return 0;
 }
 
-/* Start the due recipients of m while there is room. -1: stop. */
+/* Recipient idx of m, due, goes if its destination has room: 0 if it
+ * started or waits (*wait, the first destination it waits for, is
+ * then set), 1 if m changed (and may be gone), -1: stop for now. */
+static int
+sched_rcpt_run(struct link *l, struct qmsg *m, size_t idx,
+    struct dest **wait)
+{
+	struct dest	*dst;
+	int		 rc;
+
+	if ((dst = dest_find(m->env.rcpt[idx].addr)) == NULL)
+		return -1;
+	if (dest_free_slots(dst) == 0) {
+		if (*wait == NULL)
+			*wait = dst;
+		return 0;
+	}
+	if ((rc = delivery_start(l, m, idx, dst)) != 0)
+		dest_release(dst);
+	return rc;
+}
+
+/* Start the due recipients of m while there is room; if the only ones
+ * left wait for a destination at its limit, park m there. -1: stop. */
 static int
 sched_msg_run(struct link *l, struct qmsg *m, int64_t now)
 {
 	struct envelope_rcpt	*r;
+	struct dest		*wait = NULL;
 	size_t			 i;
-	int			 rc = 0;
+	int			 rc = 0, full = 0;
 
 	for (i = 0; i < m->env.nrcpt && rc == 0; i++) {
-		if (ninflight >= SCHED_CONCURRENCY)
+		if (ninflight >= SCHED_CONCURRENCY) {
+			full = 1;
 			break;
+		}
 		r = &m->env.rcpt[i];
 		if (r->busy || envelope_rcpt_final(r) || r->next_try > now)
 			continue;
-		if ((rc = delivery_start(l, m, i)) == 1)
+		if ((rc = sched_rcpt_run(l, m, i, &wait)) == 1)
 			return 0;	/* m was updated, or freed */
 	}
-	sched_due_update(m);
+	if (wait != NULL && rc == 0 && !full)
+		sched_park(m, wait);
+	else {
+		dest_release(wait);
+		sched_due_update(m);
+	}
 	return rc;
 }
 

@@ -124,6 +124,7 @@ test_defaults(void **state)
 	assert_int_equal(cf->ntrusted, 2);
 	assert_int_equal(cf->message_size_limit, 26214400);
 	assert_int_equal(cf->recipient_limit, 1000);
+	assert_int_equal(cf->destination_concurrency_limit, 20);
 	assert_int_equal(cf->connection_limit, 1000);
 	assert_int_equal(cf->connection_limit_per_ip, 50);
 	assert_int_equal(cf->error_limit, 20);
@@ -508,6 +509,19 @@ test_counts(void **state)
 	parse_bad_at4("recipient-limit 1k");
 	parse_bad("smtpd-workers 65", "\"smtpd-workers\" must be from 0 to "
 	    "64, not \"65\"");
+
+	cf = parse_ok("destination-concurrency-limit 1");
+	assert_int_equal(cf->destination_concurrency_limit, 1);
+	config_free(cf);
+	cf = parse_ok("destination-concurrency-limit 1000");
+	assert_int_equal(cf->destination_concurrency_limit, 1000);
+	config_free(cf);
+	parse_bad("destination-concurrency-limit 0",
+	    "\"destination-concurrency-limit\" must be from 1 to 1000, not "
+	    "\"0\"");
+	parse_bad_at4("destination-concurrency-limit 1001");
+	parse_bad_at4("destination-concurrency-limit two");
+	parse_bad_at4("destination-concurrency-limit 2 3");
 	parse_bad_at4("connection-limit 0");
 	parse_bad_at4("connection-limit-per-ip 0");
 	parse_bad_at4("error-limit 0");
