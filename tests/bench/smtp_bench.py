@@ -13,10 +13,12 @@ PIPELINING) and prints accept throughput (messages/s to the 250 after the
 data), p50/p99 latency per message, and the peak RSS of the processes
 given with --pids (sampled). --idle N opens N idle sessions and prints the
 RSS they cost. --maildir DIR also waits until DIR/new holds every message
-and prints the end-to-end rate (first connection to last delivery).
---postfix runs the same load against a private Postfix instance
-(postfix_rival.sh, beside this file) in the same run and prints the ratio
-Bulwark/Postfix for each case; empty the Maildir between servers."""
+and prints the end-to-end figure: seconds from the first connection until
+every message is delivered, and the rate that makes. --postfix runs the
+same load against a private Postfix instance (postfix_rival.sh, beside
+this file) in the same run, delivering into the same Maildir (emptied
+between the two servers), and prints the ratios Bulwark/Postfix of the
+accept and end-to-end rates for each case."""
 import argparse
 import asyncio
 import os
@@ -96,6 +98,20 @@ def count_new(maildir):
         return 0
 
 
+def clear_new(maildir):
+    """Empties DIR/new: every case starts with the same directory."""
+    d = os.path.join(maildir, "new")
+    try:
+        names = os.listdir(d)
+    except OSError:
+        return
+    for n in names:
+        try:
+            os.unlink(os.path.join(d, n))
+        except OSError:
+            pass
+
+
 def wait_delivered(maildir, target, t0, limit=300):
     """Seconds from t0 until maildir/new holds target files, or None."""
     deadline = time.perf_counter() + limit
@@ -108,6 +124,8 @@ def wait_delivered(maildir, target, t0, limit=300):
 
 async def run(args, conc, size, pids):
     body = make_body(size)
+    if args.maildir:
+        clear_new(args.maildir)
     before = count_new(args.maildir) if args.maildir else 0
     lat, errors, peak = [], [], [0]
     per = [args.n // conc + (1 if i < args.n % conc else 0) for i in range(conc)]
@@ -118,11 +136,15 @@ async def run(args, conc, size, pids):
     elapsed = time.perf_counter() - t0
     stop.set()
     await sampler
-    e2e = ""
+    e2e, e2e_rate = "", 0.0
     if args.maildir:
         total = wait_delivered(args.maildir, before + len(lat), t0)
-        e2e = (f"  e2e={len(lat) / total:8.1f} msg/s" if total
-               else "  e2e=timeout")
+        if total:
+            e2e_rate = len(lat) / total
+            e2e = f"  e2e={total:6.2f} s ={e2e_rate:8.1f} msg/s"
+        else:
+            e2e = "  e2e=timeout"
+
     lat.sort()
     p = lambda q: lat[min(len(lat) - 1, int(q * len(lat)))] * 1000 if lat else 0
     rate = len(lat) / elapsed
@@ -130,7 +152,7 @@ async def run(args, conc, size, pids):
           f"accept={rate:8.1f} msg/s{e2e}  p50={p(0.5):7.2f} ms  "
           f"p99={p(0.99):7.2f} ms  errors={len(errors)}  peak_rss={peak[0] / 1024:.1f} MiB",
           flush=True)
-    return rate
+    return rate, e2e_rate
 
 
 async def idle(args, pids):
@@ -181,9 +203,10 @@ def main():
         theirs = [asyncio.run(run(args, c, s, [])) for s, c in cases]
     finally:
         subprocess.run([rival, "stop", str(args.postfix_port)])
-    for (s, c), a, b in zip(cases, ours, theirs):
+    for (s, c), (a, ae), (b, be) in zip(cases, ours, theirs):
+        e2e = (f"  e2e = {ae / be:.2f}" if ae and be else "")
         print(f"ratio    c={c:<3} size={s:<7} bulwark/postfix accept = "
-              f"{a / b if b else 0:.2f}")
+              f"{a / b if b else 0:.2f}{e2e}")
 
 
 if __name__ == "__main__":
