@@ -11,6 +11,7 @@
 #include <stdint.h>
 
 #include "ipc.h"
+#include "maildrop.h"
 #include "proto.h"
 
 struct link;
@@ -119,6 +120,10 @@ int		 queue_delete(const struct envelope *);
 /* Move the envelope between env/ and hold/ (env->held says where it is
  * now), durably. */
 int		 queue_hold(const struct envelope *, int hold);
+/* Move name (in the directory dirfd, called what in logs) to corrupt/
+ * as WHAT.NAME, durably, and log why. */
+void		 queue_set_aside(int dirfd, const char *what,
+		    const char *name, const char *why);
 /* Remove an uncommitted msg/QID. */
 void		 queue_discard(const char *qid);
 /* A read-only descriptor of msg/QID, or -1. */
@@ -202,6 +207,30 @@ void		 control_list_build(struct wire_w *, const char *after,
 		    const char *match, const char *login);
 void		 control_show_build(struct wire_w *, const struct envelope *);
 void		 control_counters_build(struct wire_w *);
+
+/* pickup.c: the maildrop that sendmail(1) fills when Bulwark is down,
+ * read at start, every PICKUP_SCAN_SEC, and on a flush of the queue. */
+void		 pickup_init(void);
+void		 pickup_kick(void);
+/* lookup's LK_UID_REPLY and LK_SENDER_REPLY; -1 if malformed */
+int		 pickup_lookup_reply(struct ipc_msg *);
+
+/* pickup_file.c: one file of the maildrop. */
+struct pickup_file {
+	char		 name[256];
+	char		*buf;		/* the whole file */
+	size_t		 len;
+	uint32_t	 uid;		/* its owner: who sent it */
+	struct maildrop	 md;
+};
+
+/* Reads and checks maildrop/name (dir: the maildrop): 0 with f
+ * filled, 1 if it was unfit and set aside in corrupt/, -1 if it is
+ * gone. */
+int		 pickup_read(int dir, const char *name, struct pickup_file *);
+/* Queues f's message as login's: 0, or -1 (logged; nothing queued). */
+int		 pickup_queue(struct pickup_file *, const char *login);
+void		 pickup_file_free(struct pickup_file *);
 
 /* qmgr.c */
 extern int	 qmgr_retiring;

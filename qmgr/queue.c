@@ -503,21 +503,30 @@ queue_safe_name(const char *in, char *out, size_t outlen)
 	out[i] = '\0';
 }
 
-/* Never lose a file we cannot make sense of: put it aside for a human. */
-static void
-queue_corrupt(int d, const char *name, const char *why)
+/* Never lose a file we cannot make sense of: put it aside for a human,
+ * as corrupt/WHAT.NAME. */
+void
+queue_set_aside(int dirfd, const char *what, const char *name,
+    const char *why)
 {
 	char	safe[201], to[256];
 
 	queue_safe_name(name, safe, sizeof(safe));
-	snprintf(to, sizeof(to), "%s.%s", dir_names[d], safe);
-	if (renameat(dfd[d], name, dfd[D_CORRUPT], to) == -1) {
+	snprintf(to, sizeof(to), "%s.%s", what, safe);
+	if (renameat(dirfd, name, dfd[D_CORRUPT], to) == -1) {
 		log_warn("queue: %s/%s is damaged (%s) and cannot be moved "
-		    "to corrupt/", dir_names[d], safe, why);
+		    "to corrupt/", what, safe, why);
 		return;
 	}
-	log_warnx("queue: %s/%s moved to corrupt/%s: %s", dir_names[d], safe,
-	    to, why);
+	log_warnx("queue: %s/%s moved to corrupt/%s: %s", what, safe, to,
+	    why);
+	(void)queue_sync_dir(D_CORRUPT);
+}
+
+static void
+queue_corrupt(int d, const char *name, const char *why)
+{
+	queue_set_aside(dfd[d], dir_names[d], name, why);
 }
 
 static int
