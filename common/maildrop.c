@@ -362,7 +362,7 @@ mp_head(struct mdparse *p, struct maildrop *md)
 static int
 mp_rcpt(struct mdparse *p, struct maildrop *md, const char *v)
 {
-	char		 notify[32], addr[MAILDROP_ADDR_MAX + 1];
+	char		 notify[32], canon[32], addr[MAILDROP_ADDR_MAX + 1];
 	const char	*sp = strchr(v, ' ');
 	uint32_t	 bits = 0;
 
@@ -370,8 +370,12 @@ mp_rcpt(struct mdparse *p, struct maildrop *md, const char *v)
 		return mp_fail(p, "bad recipient");
 	memcpy(notify, v, (size_t)(sp - v));
 	notify[sp - v] = '\0';
+	/* in the file, only the writer's own spelling */
 	if (strcmp(notify, "-") != 0 &&
 	    maildrop_notify_parse(notify, &bits) == -1)
+		return mp_fail(p, "bad notify");
+	maildrop_notify_format(bits, canon, sizeof(canon));
+	if (strcmp(notify, canon) != 0)
 		return mp_fail(p, "bad notify");
 	if (mp_addr(p, sp + 1, md->flags & QM_F_SMTPUTF8, addr) == -1)
 		return -1;
