@@ -76,7 +76,10 @@ void	sm_msg_free(struct sm_msg *);
 /* sm_headers.c */
 /* 1 if some header is named name (case-insensitive) */
 int	sm_has_header(const struct sm_msg *, const char *name);
-/* Adds a header (text without line end); 0 or sysexits. */
+/* Appends a header of len bytes as read: 0, or -1 (no memory). */
+int	sm_header_push(struct sm_msg *, const char *text, size_t len);
+/* Adds a header (text without line end), counted in the size; 0 or
+ * sysexits after saying why. */
 int	sm_add_header(struct sm_msg *, const char *text);
 /* Removes every Bcc: header. */
 void	sm_remove_bcc(struct sm_msg *);

@@ -36,7 +36,7 @@ sm_has_header(const struct sm_msg *m, const char *name)
 }
 
 int
-sm_add_header(struct sm_msg *m, const char *text)
+sm_header_push(struct sm_msg *m, const char *text, size_t len)
 {
 	struct sm_header	*v;
 	size_t			 cap;
@@ -44,19 +44,26 @@ sm_add_header(struct sm_msg *m, const char *text)
 	if (m->nh == m->hcap) {
 		cap = m->hcap ? m->hcap * 2 : 16;
 		if ((v = reallocarray(m->h, cap, sizeof(*v))) == NULL)
-			goto nomem;
+			return -1;
 		m->h = v;
 		m->hcap = cap;
 	}
-	if ((m->h[m->nh].text = strdup(text)) == NULL)
-		goto nomem;
-	m->h[m->nh].len = strlen(text);
-	m->size += m->h[m->nh].len + 2;
+	if ((m->h[m->nh].text = strndup(text, len)) == NULL)
+		return -1;
+	m->h[m->nh].len = len;
 	m->nh++;
 	return 0;
-nomem:
-	fprintf(stderr, "%s: out of memory\n", sm_progname);
-	return EX_OSERR;
+}
+
+int
+sm_add_header(struct sm_msg *m, const char *text)
+{
+	if (sm_header_push(m, text, strlen(text)) == -1) {
+		fprintf(stderr, "%s: out of memory\n", sm_progname);
+		return EX_OSERR;
+	}
+	m->size += strlen(text) + 2;
+	return 0;
 }
 
 void

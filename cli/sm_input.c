@@ -75,26 +75,6 @@ is_header(const char *s)
 	return n > 0 && s[n] == ':';
 }
 
-static int
-add_header(struct sm_msg *m, const char *s, size_t len)
-{
-	struct sm_header	*v;
-	size_t			 cap;
-
-	if (m->nh == m->hcap) {
-		cap = m->hcap ? m->hcap * 2 : 16;
-		if ((v = reallocarray(m->h, cap, sizeof(*v))) == NULL)
-			return -1;
-		m->h = v;
-		m->hcap = cap;
-	}
-	if ((m->h[m->nh].text = strndup(s, len)) == NULL)
-		return -1;
-	m->h[m->nh].len = len;
-	m->nh++;
-	return 0;
-}
-
 /* A folded line joins the header above it. */
 static int
 fold_header(struct sm_msg *m, const char *s, size_t len)
@@ -123,7 +103,7 @@ in_header(struct sm_msg *m, const struct line *l)
 	if ((l->p[0] == ' ' || l->p[0] == '\t') && m->nh > 0)
 		rc = fold_header(m, l->p, l->len);
 	else if (is_header(l->p))
-		rc = add_header(m, l->p, l->len);
+		rc = sm_header_push(m, l->p, l->len);
 	else
 		return 0;
 	if (rc == -1)

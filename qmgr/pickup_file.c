@@ -103,23 +103,6 @@ pickup_read(int dir, const char *name, struct pickup_file *f)
 	return 1;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
-{
-	ssize_t	n;
-
-	while (len > 0) {
-		if ((n = write(fd, p, len)) == -1) {
-			if (errno == EINTR)
-				continue;
-			return -1;
-		}
-		p += n;
-		len -= (size_t)n;
-	}
-	return 0;
-}
-
 /* The trace line smtpd writes for the submit socket, for the same
  * submission made while it was away. */
 static int
@@ -175,8 +158,8 @@ pickup_queue(struct pickup_file *f, const char *login)
 	if ((fd = queue_create(env.qid)) == -1)
 		return -1;
 	if ((n = pickup_received(f, env.qid, line, sizeof(line))) == -1 ||
-	    write_all(fd, line, (size_t)n) == -1 ||
-	    write_all(fd, f->buf + f->md.msg_off, f->md.msg_len) == -1) {
+	    queue_write_all(fd, line, (size_t)n) == -1 ||
+	    queue_write_all(fd, f->buf + f->md.msg_off, f->md.msg_len) == -1) {
 		log_warn("pickup: write msg/%s", env.qid);
 		close(fd);
 		queue_discard(env.qid);

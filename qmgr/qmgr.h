@@ -124,6 +124,8 @@ int		 queue_hold(const struct envelope *, int hold);
  * as WHAT.NAME, durably, and log why. */
 void		 queue_set_aside(int dirfd, const char *what,
 		    const char *name, const char *why);
+/* write(2) until all of p is written: 0, or -1 with errno. */
+int		 queue_write_all(int fd, const char *p, size_t len);
 /* Remove an uncommitted msg/QID. */
 void		 queue_discard(const char *qid);
 /* A read-only descriptor of msg/QID, or -1. */

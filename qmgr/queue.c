@@ -140,8 +140,8 @@ queue_open_msg(const char *qid)
 	return fd;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
+int
+queue_write_all(int fd, const char *p, size_t len)
 {
 	ssize_t	n;
 
@@ -169,7 +169,7 @@ queue_env_tmp(const char *qid, const char *text, size_t len)
 		log_warn("queue: create tmp/%s", qid);
 		return -1;
 	}
-	if (write_all(fd, text, len) == -1 || fsync(fd) == -1) {
+	if (queue_write_all(fd, text, len) == -1 || fsync(fd) == -1) {
 		log_warn("queue: write tmp/%s", qid);
 		close(fd);
 		unlinkat(dfd[D_TMP], qid, 0);
@@ -247,7 +247,7 @@ batch_write_envelopes(struct envelope **envs, size_t n, int *rc, int *fds,
 		fds[i] = openat(dfd[D_TMP], envs[i]->qid, O_WRONLY | O_CREAT |
 		    O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (text == NULL || fds[i] == -1 ||
-		    write_all(fds[i], text, len) == -1) {
+		    queue_write_all(fds[i], text, len) == -1) {
 			log_warn("queue: write tmp/%s", envs[i]->qid);
 			snprintf(why[i], whylen, "cannot write the envelope");
 			rc[i] = -1;
