@@ -133,6 +133,8 @@ static const struct keyword keywords[] = {
 	    OFF(tls_ciphersuites), 0, 0 },
 	{ "auth-trusted-plaintext", kw_switch,	1, 1,  0,
 	    OFF(auth_trusted_plaintext), 0, 0 },
+	{ "auth-system-users",	kw_switch,	1, 1,  0,
+	    OFF(auth_system_users), 0, 0 },
 	{ "auth-failure-delay",	kw_duration,	1, 1,  0,
 	    OFF(auth_failure_delay), 0, 60 },
 	{ "auth-failure-limit",	kw_count,	1, 1,  0,
@@ -1606,6 +1608,12 @@ config_free(struct config *cf)
 	free(cf->virtual_user);
 	strlist_free(&cf->milters);
 	free(cf);
+}
+
+int
+config_auth_enabled(const struct config *cf)
+{
+	return cf->credentials_table != NULL || cf->auth_system_users;
 }
 
 int

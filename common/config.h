@@ -96,6 +96,7 @@ struct config {
 
 	/* AUTH (RFC 4954) against credentials-table, checked by lookup */
 	int			 auth_trusted_plaintext; /* without TLS */
+	int			 auth_system_users; /* /etc/shadow too */
 	unsigned		 auth_failure_delay;	/* seconds */
 	unsigned		 auth_failure_limit;	/* per client, login */
 	unsigned		 auth_failure_window;	/* seconds */
@@ -150,6 +151,8 @@ void		 config_free(struct config *);
 
 /* Helpers the daemons share. */
 int		 config_is_local_domain(const struct config *, const char *);
+/* Is SMTP AUTH possible at all (a credentials table or system users)? */
+int		 config_auth_enabled(const struct config *);
 int		 config_is_virtual_domain(const struct config *, const char *);
 /* addr is a struct sockaddr_in or sockaddr_in6 */
 int		 config_is_trusted(const struct config *, const void *sa);

@@ -232,7 +232,8 @@ daemon_main(int argc, char **argv, const struct daemon_ops *dops)
 		ops->setup(daemon_cfg);
 	if (ops->user != NULL)
 		privsep_drop(ops->user, ops->chroot_dir == NULL ? NULL :
-		    ops->chroot_dir(daemon_cfg));
+		    ops->chroot_dir(daemon_cfg), ops->group == NULL ? NULL :
+		    ops->group(daemon_cfg));
 
 	ctl = ipc_chan_new(daemon_base, DAEMON_CTL_FD, "master", ctl_rules,
 	    daemon_ctl_dispatch, daemon_ctl_closed, NULL);

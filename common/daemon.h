@@ -18,6 +18,8 @@ struct event_base;
 struct daemon_ops {
 	enum proc_kind	 kind;
 	const char	*user;		/* NULL: keep root (deliver-local) */
+	/* a supplementary group to keep, or NULL (may be NULL itself) */
+	const char	*(*group)(const struct config *);
 	/* the chroot to take, or NULL for none */
 	const char	*(*chroot_dir)(const struct config *);
 	/* as root, before the drop, with everything the master sent */

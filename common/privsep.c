@@ -44,19 +44,26 @@ privsep_check(uid_t uid, gid_t gid)
 }
 
 void
-privsep_drop(const char *user, const char *root)
+privsep_drop(const char *user, const char *root, const char *group)
 {
-	uid_t	uid;
-	gid_t	gid;
+	struct group	*gr;
+	uid_t		 uid;
+	gid_t		 gid, groups[2];
 
 	privsep_user(user, &uid, &gid);
+	groups[0] = gid;
+	if (group != NULL) {
+		if ((gr = getgrnam(group)) == NULL)
+			fatalx("privsep: no group %s", group);
+		groups[1] = gr->gr_gid;
+	}
 	if (root != NULL) {
 		if (chroot(root) == -1)
 			fatal("privsep: chroot %s", root);
 		if (chdir("/") == -1)
 			fatal("privsep: chdir / in %s", root);
 	}
-	if (setgroups(1, &gid) == -1)
+	if (setgroups(group != NULL ? 2 : 1, groups) == -1)
 		fatal("privsep: setgroups");
 	if (setresgid(gid, gid, gid) == -1)
 		fatal("privsep: setresgid");

@@ -19,6 +19,8 @@ void	privsep_user(const char *user, uid_t *uid, gid_t *gid);
 /* chroot to root (if not NULL) and chdir there, take the user's uid and
  * gid (and no supplementary groups), set no_new_privs, then check that
  * root cannot be regained. */
-void	privsep_drop(const char *user, const char *root);
+/* group: one supplementary group to keep (lookup's "shadow" when
+ * auth-system-users is on), or NULL */
+void	privsep_drop(const char *user, const char *root, const char *group);
 
 #endif

@@ -11,6 +11,7 @@
 #include <ctype.h>
 #include <errno.h>
 #include <pwd.h>
+#include <shadow.h>
 #include <string.h>
 #include <strings.h>
 #include <time.h>
@@ -67,18 +68,48 @@ auth_crypt_match(const char *password, const char *hash)
 	return diff == 0;
 }
 
+/* A system user's hash from /etc/shadow (auth-system-users): never
+ * root's. TABLE_FOUND, TABLE_NOTFOUND or TABLE_ERROR. */
+static int
+auth_shadow(const char *login, char *val, size_t len)
+{
+	struct passwd	*pw;
+	struct spwd	*sp;
+
+	errno = 0;
+	if ((pw = getpwnam(login)) == NULL)
+		return errno == 0 || errno == ENOENT ? TABLE_NOTFOUND :
+		    TABLE_ERROR;
+	if (pw->pw_uid == 0)
+		return TABLE_NOTFOUND;
+	errno = 0;
+	if ((sp = getspnam(login)) == NULL) {
+		if (errno == EACCES)
+			log_warnx("auth: /etc/shadow is not readable: "
+			    "restart lookup after turning auth-system-users "
+			    "on");
+		return errno == 0 || errno == ENOENT ? TABLE_NOTFOUND :
+		    TABLE_ERROR;
+	}
+	if (strlcpy(val, sp->sp_pwdp, len) >= len)
+		return TABLE_NOTFOUND;
+	return TABLE_FOUND;
+}
+
 /* LK_OK, LK_AUTH_FAILED or LK_TEMPFAIL for the table's verdict. */
 static uint32_t
 auth_verify(const char *login, const char *password)
 {
 	static char	val[TABLE_VALUE_MAX];
 	char		*hash, *end;
-	int		 rc;
+	int		 rc = TABLE_NOTFOUND;
 
-	if (lookup_credentials_table == NULL)
-		return LK_AUTH_FAILED;
-	rc = lookup_table_get(lookup_credentials_table, login, val,
-	    sizeof(val));
+	if (lookup_credentials_table != NULL)
+		rc = lookup_table_get(lookup_credentials_table, login, val,
+		    sizeof(val));
+	if (rc == TABLE_NOTFOUND && daemon_cfg->auth_system_users &&
+	    strchr(login, '@') == NULL)
+		rc = auth_shadow(login, val, sizeof(val));
 	if (rc == TABLE_ERROR)
 		return LK_TEMPFAIL;
 	if (rc == TABLE_NOTFOUND) {
@@ -104,6 +135,7 @@ answer_auth(struct link *l, struct ipc_msg *m)
 	const struct config *cf = daemon_cfg;
 	time_t		 now = time(NULL);
 	uint32_t	 id, st;
+	size_t		 i;
 
 	wire_r_init(&r, m);
 	id = wire_r_u32(&r);
@@ -118,8 +150,11 @@ answer_auth(struct link *l, struct ipc_msg *m)
 	}
 	strlcpy(ckey, "client:", sizeof(ckey));
 	strlcat(ckey, client, sizeof(ckey));
+	/* the table's keys are lower-case: so are the counts' */
 	strlcpy(lkey, "login:", sizeof(lkey));
 	strlcat(lkey, login, sizeof(lkey));
+	for (i = 0; lkey[i] != '\0'; i++)
+		lkey[i] = (char)tolower((unsigned char)lkey[i]);
 	if (throttle_over(ckey, cf->auth_failure_limit,
 	    cf->auth_failure_window, now) || throttle_over(lkey,
 	    cf->auth_failure_limit, cf->auth_failure_window, now))

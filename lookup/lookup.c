@@ -161,9 +161,19 @@ lookup_link(enum proc_kind peer, uint32_t id, int fd)
 	link_add(peer, id, fd, lookup_rules, lookup_dispatch, NULL);
 }
 
+/* /etc/shadow is readable by group shadow: kept only when AUTH may check
+ * system users' passwords. Taken at start: turning it on needs a restart
+ * of lookup (kill it; the master starts it again). */
+static const char *
+lookup_group(const struct config *cf)
+{
+	return cf->auth_system_users ? "shadow" : NULL;
+}
+
 static const struct daemon_ops lookup_ops = {
 	.kind = PROC_LOOKUP,
 	.user = BULWARK_USER_LOOKUP,
+	.group = lookup_group,
 	.start = lookup_start,
 	.link = lookup_link,
 	.reconfigure = lookup_reconfigure,

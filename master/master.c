@@ -19,6 +19,7 @@
 
 #include "log.h"
 #include "master.h"
+#include "tls_ctx.h"
 
 #define DEFAULT_CONFIG	"/etc/bulwark/bulwark.conf"
 
@@ -29,6 +30,20 @@ usage(void)
 {
 	fprintf(stderr, "usage: bulwark [-dDn] [-f file]\n");
 	exit(1);
+}
+
+/* Loads every certificate and key once, as smtpd will: a key that does
+ * not match its certificate, or a cipher list OpenSSL refuses, is an
+ * error of "bulwark -n" and of a reload, not a worker that dies. */
+static int
+master_check_tls(const struct config *cfg, char *err, size_t errlen)
+{
+	struct tls_server	srv;
+
+	if (tls_server_load(cfg, &srv, err, errlen) == -1)
+		return -1;
+	tls_server_free(&srv);
+	return 0;
 }
 
 /* Reads the file once: the same bytes are parsed here and sent to every
@@ -44,7 +59,8 @@ master_read_config(const char *path, char **text, size_t *len, char *err,
 	if ((buf = config_read_file(path, &off, err, errlen)) == NULL)
 		return NULL;
 	if ((cfg = config_parse(buf, off, path, err, errlen)) == NULL ||
-	    config_check_files(cfg, err, errlen) == -1) {
+	    config_check_files(cfg, err, errlen) == -1 ||
+	    master_check_tls(cfg, err, errlen) == -1) {
 		config_free(cfg);
 		free(buf);
 		return NULL;

@@ -108,7 +108,10 @@ int		 queue_create(char qid[QMGR_QID_LEN + 1]);
 int		 queue_commit(struct envelope *, char *why, size_t whylen);
 /* The same for n envelopes at once, syncing each directory once for the
  * batch; rc[i] is 0 or -1 with why[i] (whylen bytes each) set. */
-void		 queue_commit_batch(struct envelope **, size_t n, int *rc,
+/* msgfds: a descriptor of each message file, or -1 to open it by name;
+ * NULL for all by name */
+void		 queue_commit_batch(struct envelope **, const int *msgfds,
+		    size_t n, int *rc,
 		    char why[][128], size_t whylen);
 /* Rewrite env/QID (hold/QID if held) atomically and durably. */
 int		 queue_env_write(const struct envelope *);

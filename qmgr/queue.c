@@ -208,16 +208,18 @@ queue_env_write(const struct envelope *env)
 
 /* Phase 1: every message file on disk, its size in its envelope. */
 static void
-batch_sync_messages(struct envelope **envs, size_t n, int *rc,
-    char why[][128], size_t whylen)
+batch_sync_messages(struct envelope **envs, const int *msgfds, size_t n,
+    int *rc, char why[][128], size_t whylen)
 {
 	struct stat	st;
 	size_t		i;
-	int		fd;
+	int		fd, own;
 
 	for (i = 0; i < n; i++) {
-		fd = openat(dfd[D_MSG], envs[i]->qid, O_RDONLY | O_CLOEXEC |
-		    O_NOFOLLOW);
+		fd = msgfds != NULL ? msgfds[i] : -1;
+		if ((own = fd == -1))
+			fd = openat(dfd[D_MSG], envs[i]->qid, O_RDONLY |
+			    O_CLOEXEC | O_NOFOLLOW);
 		if (fd == -1 || fstat(fd, &st) == -1 ||
 		    !S_ISREG(st.st_mode) || fsync(fd) == -1) {
 			log_warn("queue: sync msg/%s", envs[i]->qid);
@@ -225,7 +227,7 @@ batch_sync_messages(struct envelope **envs, size_t n, int *rc,
 			rc[i] = -1;
 		} else
 			envs[i]->size = (uint64_t)st.st_size;
-		if (fd != -1)
+		if (own && fd != -1)
 			close(fd);
 	}
 }
@@ -284,14 +286,14 @@ batch_fail(size_t n, int *rc, char why[][128], size_t whylen,
 }
 
 void
-queue_commit_batch(struct envelope **envs, size_t n, int *rc,
-    char why[][128], size_t whylen)
+queue_commit_batch(struct envelope **envs, const int *msgfds, size_t n,
+    int *rc, char why[][128], size_t whylen)
 {
 	int	fds[QMGR_COMMIT_BATCH];
 	size_t	i;
 
 	memset(rc, 0, n * sizeof(*rc));
-	batch_sync_messages(envs, n, rc, why, whylen);
+	batch_sync_messages(envs, msgfds, n, rc, why, whylen);
 	if (queue_sync_dir(D_MSG) == -1)
 		batch_fail(n, rc, why, whylen,
 		    "cannot sync the message directory");
@@ -317,7 +319,7 @@ queue_commit(struct envelope *env, char *why, size_t whylen)
 	char		 reason[1][128];
 	int		 rc;
 
-	queue_commit_batch(envs, 1, &rc, reason, sizeof(reason[0]));
+	queue_commit_batch(envs, NULL, 1, &rc, reason, sizeof(reason[0]));
 	if (rc == -1)
 		strlcpy(why, reason[0], whylen);
 	return rc;

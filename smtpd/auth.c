@@ -21,7 +21,7 @@
 int
 auth_offered(struct session *s)
 {
-	if (daemon_cfg->credentials_table == NULL || s->local ||
+	if (!config_auth_enabled(daemon_cfg) || s->local ||
 	    s->login[0] != '\0')
 		return 0;
 	return s->tls || (s->trusted && daemon_cfg->auth_trusted_plaintext);
@@ -153,7 +153,7 @@ auth_allowed(struct session *s)
 	}
 	if (auth_offered(s))
 		return 1;
-	if (daemon_cfg->credentials_table != NULL && !s->local && !s->tls)
+	if (config_auth_enabled(daemon_cfg) && !s->local && !s->tls)
 		session_error(s, 538, "5.7.11", "Encryption required for "
 		    "requested authentication mechanism");
 	else

@@ -453,9 +453,11 @@ data_commit_answer(struct session *s, int ok, const char *text)
 		    text);
 		return;
 	}
-	log_info("client=%s qid=%s from=<%s> nrcpt=%zu size=%llu "
+	log_info("client=%s qid=%s from=<%s> nrcpt=%zu size=%llu%s%s%s%s%s "
 	    "action=accept", s->addr, s->qid, s->sender.canon, s->nrcpts,
-	    (unsigned long long)s->data.size);
+	    (unsigned long long)s->data.size,
+	    s->tls_log[0] ? " tls=" : "", s->tls_log,
+	    s->login[0] ? " login=<" : "", s->login, s->login[0] ? ">" : "");
 	session_reply(s, "250 2.0.0 Ok: queued as %s", s->qid);
 	s->messages++;
 	s->qid[0] = '\0';	/* committed: nothing to abort */

@@ -107,6 +107,7 @@ struct session {
 	/* TLS: on from the handshake's start; tls_info once it is done */
 	int			 tls;
 	char			 tls_info[128];
+	char			 tls_log[96];	/* "TLSv1.3:cipher" */
 	unsigned		 close_polls;
 
 	/* AUTH; for the local socket, the peer's user */

@@ -38,6 +38,7 @@ int		tls_available(void);
 struct bufferevent *tls_accept_socket(int fd);
 struct bufferevent *tls_accept_filter(struct bufferevent *plain);
 void		tls_describe(struct bufferevent *, char *, size_t);
+void		tls_log_name(struct bufferevent *, char *, size_t);
 void		tls_error(struct bufferevent *, char *, size_t);
 
 #endif

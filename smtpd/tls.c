@@ -104,6 +104,21 @@ tls_describe(struct bufferevent *bev, char *buf, size_t len)
 	    SSL_get_version(ssl), SSL_CIPHER_get_name(c), bits, alg);
 }
 
+/* "TLSv1.3:TLS_AES_256_GCM_SHA384", for log lines. */
+void
+tls_log_name(struct bufferevent *bev, char *buf, size_t len)
+{
+	SSL		*ssl = bufferevent_openssl_get_ssl(bev);
+	const SSL_CIPHER *c;
+
+	if (ssl == NULL || (c = SSL_get_current_cipher(ssl)) == NULL) {
+		strlcpy(buf, "TLS", len);
+		return;
+	}
+	snprintf(buf, len, "%s:%s", SSL_get_version(ssl),
+	    SSL_CIPHER_get_name(c));
+}
+
 /* Why the TLS layer failed, for the log. */
 void
 tls_error(struct bufferevent *bev, char *buf, size_t len)

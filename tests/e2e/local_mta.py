@@ -4,20 +4,15 @@ throwaway users, and a master started over an alias table of theirs."""
 import subprocess
 
 import bulwark_harness as bh
-from test_aliases import _finish, _userdel
+from test_aliases import _finish
 
 NEWALIASES = bh.BUILD_DIR / "newaliases"
 
 finish = _finish        # stops b and checks that nothing is left behind
 
 
-def useradd(name, home):
-    """A system user with a home at home (made), none by that name
-    before."""
-    _userdel(name)
-    subprocess.run(["useradd", "-m", "-d", str(home), "-s",
-                    "/usr/sbin/nologin", name], check=True,
-                   capture_output=True, timeout=30)
+useradd = bh.useradd
+userdel = bh.userdel
 
 
 def start(base, aliases, extra=()):
@@ -28,11 +23,4 @@ def start(base, aliases, extra=()):
     r = subprocess.run([str(NEWALIASES), "-f", str(b.conf)],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
-    try:
-        b.start()
-    except BaseException:
-        print(b.log_tail(200))
-        b.kill_everything()
-        b.cleanup()
-        raise
-    return b
+    return bh.start_or_clean(b)

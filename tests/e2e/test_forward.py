@@ -23,7 +23,7 @@ import pytest
 
 import bulwark_harness as bh
 import local_mta
-from test_aliases import _userdel, maildir_new, send, with_subject
+from test_aliases import maildir_new, send, with_subject
 
 DOMAIN = bh.DOMAIN
 ALICE, BOB, CAROL = "bwfalice", "bwfbob", "bwfcarol"
@@ -43,7 +43,7 @@ def base():
         yield d
     finally:
         for u in USERS:
-            _userdel(u)
+            bh.userdel(u)
         shutil.rmtree(d, ignore_errors=True)
 
 

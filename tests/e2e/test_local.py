@@ -31,7 +31,7 @@ import pytest
 
 import bulwark_harness as bh
 import local_mta
-from test_aliases import _userdel, maildir_new, with_subject
+from test_aliases import maildir_new, with_subject
 
 DOMAIN = bh.DOMAIN
 ALICE, BOB, CAROL, DAVE = "bwlalice", "bwlbob", "bwlcarol", "bwldave"
@@ -59,7 +59,7 @@ def base():
         yield d
     finally:
         for u in USERS:
-            _userdel(u)
+            bh.userdel(u)
         shutil.rmtree(d, ignore_errors=True)
 
 
@@ -435,7 +435,7 @@ def small_disk(base):
         useradd(DAVE, mnt / DAVE)
         yield mnt
     finally:
-        _userdel(DAVE)
+        bh.userdel(DAVE)
         subprocess.run(["umount", "-l", str(mnt)], capture_output=True,
                        timeout=30)
         with contextlib.suppress(OSError):

@@ -613,6 +613,65 @@ test_tls(void **state)
 }
 
 static void
+test_tls_auth(void **state)
+{
+	struct config	*cf;
+
+	(void)state;
+	cf = parse_ok("tls-certificate /c.pem\ntls-key /k.pem\n"
+	    "tls-sni Mail.Example.ORG. /c2.pem /k2.pem\n"
+	    "tls-sni *.example.net /c3.pem /k3.pem\n"
+	    "tls-min-version TLSv1.3\ntls-ciphers ECDHE-RSA-AES128-GCM-SHA256\n"
+	    "auth-trusted-plaintext on\nauth-failure-delay 3s\n"
+	    "auth-failure-limit 7\nauth-failure-window 1m\n"
+	    "received-show-login on\nsender-login-table hash:/etc/s\n"
+	    "trusted-users root www-data\ntrusted-users list");
+	assert_int_equal(cf->ntls_sni, 2);
+	assert_string_equal(cf->tls_sni[0].name, "mail.example.org");
+	assert_string_equal(cf->tls_sni[0].cert, "/c2.pem");
+	assert_string_equal(cf->tls_sni[1].name, "*.example.net");
+	assert_int_equal(cf->tls_sni[1].line, 7);
+	assert_int_equal(cf->tls_min_version, 13);
+	assert_string_equal(cf->tls_ciphers, "ECDHE-RSA-AES128-GCM-SHA256");
+	assert_int_equal(cf->auth_trusted_plaintext, 1);
+	assert_int_equal(cf->auth_failure_delay, 3);
+	assert_int_equal(cf->auth_failure_limit, 7);
+	assert_int_equal(cf->auth_failure_window, 60);
+	assert_int_equal(cf->received_show_login, 1);
+	assert_string_equal(cf->sender_login_table, "hash:/etc/s");
+	assert_int_equal(cf->trusted_users.n, 3);
+	assert_string_equal(cf->trusted_users.v[2], "list");
+	config_free(cf);
+
+	cf = parse_ok("");
+	assert_int_equal(cf->tls_min_version, 12);
+	assert_int_equal(cf->auth_failure_delay, 1);
+	assert_int_equal(cf->auth_failure_limit, 5);
+	assert_int_equal(cf->auth_failure_window, 300);
+	assert_int_equal(cf->auth_trusted_plaintext, 0);
+	assert_null(cf->tls_ciphers);
+	config_free(cf);
+
+	parse_bad("tls-sni bad_name /c /k", "bad name \"bad_name\" for "
+	    "\"tls-sni\" (a host name or *.domain)");
+	parse_bad("tls-sni a.example c k", "\"tls-sni\" needs absolute "
+	    "paths for the certificate and the key");
+	parse_bad_at4("tls-sni a.example /c");
+	parse_bad("tls-sni a.example /c /k", "\"tls-sni\" needs a default "
+	    "\"tls-certificate\" and \"tls-key\"");
+	parse_bad("tls-min-version TLSv1.1", "bad value \"TLSv1.1\" for "
+	    "\"tls-min-version\" (TLSv1.2 or TLSv1.3)");
+	parse_bad_at4("tls-ciphers \"a b\"");
+	parse_bad("auth-failure-limit 0", "\"auth-failure-limit\" must be "
+	    "from 1 to 1000, not \"0\"");
+	parse_bad_at4("auth-failure-delay 2m");
+	parse_bad("trusted-users ok -bad", "bad user name \"-bad\" for "
+	    "\"trusted-users\"");
+	parse_bad("listen 127.0.0.1:587 submission", "a \"submission\" "
+	    "listener needs \"tls-certificate\" and \"tls-key\"");
+}
+
+static void
 test_tables(void **state)
 {
 	struct config	*cf;
@@ -1170,6 +1229,7 @@ main(int argc, char **argv)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_defaults),
+		cmocka_unit_test(test_tls_auth),
 		cmocka_unit_test(test_defaults_empty),
 		cmocka_unit_test(test_default_local_domains),
 		cmocka_unit_test(test_unknown_keyword),
