@@ -40,41 +40,6 @@ usage(int mailq)
 	exit(EX_USAGE);
 }
 
-/* Every page of the list, printed as it comes. */
-static int
-cmd_list(int sock, enum ctl_list_style style, const char *match)
-{
-	struct ctl_list_totals	 t = { 0, 0 };
-	struct ipc_msg		 m;
-	struct wire_r		 r;
-	char			 after[QM_QID_MAX + 1] = "";
-	char			 prev[QM_QID_MAX + 1];
-	uint32_t		 flags, count;
-	int			 rc;
-
-	if (getuid() != 0 && (rc = ctl_ident(sock)) != 0)
-		return rc;
-	do {
-		wire_w_init(&req);
-		qc_list_req_write(&req, after, match);
-		if ((rc = ctl_call(sock, CQ_LIST, &req, &m)) != 0)
-			return rc;
-		if (m.type != CQ_LIST_REPLY)
-			return ctl_bad_answer("list");
-		wire_r_init(&r, &m);
-		strlcpy(prev, after, sizeof(prev));
-		/* queue ids sort as strings: each page must go on */
-		if (qc_list_head_read(&r, &flags, after, &count) == -1 ||
-		    ((flags & QC_LIST_MORE) && strcmp(after, prev) <= 0))
-			return ctl_bad_answer("list");
-		if ((rc = ctl_print_list_page(stdout, style, &r, count,
-		    &t)) != 0)
-			return rc;
-	} while (flags & QC_LIST_MORE);
-	ctl_print_list_end(stdout, style, &t);
-	return 0;
-}
-
 /* A request (with qid, or none) whose one answer is printed whole. */
 static int
 cmd_print(int sock, uint16_t type, const char *qid, uint16_t answer,
@@ -93,30 +58,6 @@ cmd_print(int sock, uint16_t type, const char *qid, uint16_t answer,
 		return ctl_bad_answer("unexpected answer");
 	wire_r_init(&r, &m);
 	return print(stdout, &r);
-}
-
-/* One change of one message (or of all, qid ""): "QID: held". */
-static int
-cmd_change(int sock, uint16_t type, const char *qid)
-{
-	struct ipc_msg	m;
-	struct wire_r	r;
-	char		text[QC_TEXT_MAX + 1];
-	int		rc;
-
-	wire_w_init(&req);
-	qc_str_write(&req, qid);
-	if ((rc = ctl_call(sock, type, &req, &m)) != 0)
-		return rc;
-	wire_r_init(&r, &m);
-	if (m.type != CQ_OK || qc_str_read(&r, text, sizeof(text)) == -1 ||
-	    wire_r_end(&r) == -1)
-		return ctl_bad_answer("change");
-	if (qid[0] != '\0')
-		printf("%s: %s\n", qid, text);
-	else
-		printf("%s\n", text);
-	return 0;
 }
 
 /* The queue ids of a command, each checked before any is sent. */
@@ -142,9 +83,9 @@ cmd_changes(int sock, uint16_t type, int argc, char **argv)
 	if ((rc = check_qids(argc, argv)) != 0)
 		return rc;
 	if (argc == 0)
-		return cmd_change(sock, type, "");
+		return ctl_change(sock, type, "");
 	for (i = 0; i < argc; i++)
-		if ((rc = cmd_change(sock, type, argv[i])) != 0 && first == 0)
+		if ((rc = ctl_change(sock, type, argv[i])) != 0 && first == 0)
 			first = rc;
 	return first;
 }
@@ -166,7 +107,7 @@ run(int sock, const char *cmd, int argc, char **argv)
 	size_t	i;
 
 	if (strcmp(cmd, "queue") == 0 && argc <= 1)
-		return cmd_list(sock, CTL_LIST_QUEUE, argc ? argv[0] : "");
+		return ctl_list(sock, CTL_LIST_QUEUE, argc ? argv[0] : "");
 	if (strcmp(cmd, "show") == 0 && argc == 1)
 		return check_qids(1, argv) != 0 ? EX_USAGE : cmd_print(sock,
 		    CQ_SHOW, argv[0], CQ_SHOW_REPLY, ctl_print_show);
@@ -178,22 +119,6 @@ run(int sock, const char *cmd, int argc, char **argv)
 		    argc >= changes[i].min)
 			return cmd_changes(sock, changes[i].type, argc, argv);
 	usage(0);
-}
-
-static const char *
-spool_of(const char *conf)
-{
-	struct config	*cf;
-	char		 err[CONFIG_ERR_MAX];
-	static char	 spool[4096];
-
-	if ((cf = config_load(conf, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "%s: %s\n", ctl_progname, err);
-		exit(EX_CONFIG);
-	}
-	strlcpy(spool, cf->spool_dir, sizeof(spool));
-	config_free(cf);
-	return spool;
 }
 
 int
@@ -223,10 +148,10 @@ main(int argc, char **argv)
 	/* bulwark-table's command line from its command on (argv[0]) */
 	if (!mailq && strcmp(argv[0], "table") == 0)
 		return table_tool_main(argc, argv);
-	if ((sock = ctl_connect(spool_of(conf))) < 0)
+	if ((sock = ctl_connect(ctl_spool_of(conf))) < 0)
 		return -sock;
 	if (mailq)
-		rc = cmd_list(sock, CTL_LIST_MAILQ, "");
+		rc = ctl_list(sock, CTL_LIST_MAILQ, "");
 	else
 		rc = run(sock, argv[0], argc - 1, argv + 1);
 	close(sock);

@@ -16,4 +16,8 @@
 int	compile_table(const char *spec, const char *source,
 	    enum source_syntax, FILE *errs, int verbose);
 
+/* newaliases_run.c: newaliases(8) (and sendmail -bi) with the
+ * configuration conf: 0, or 1 after saying what is wrong on stderr. */
+int	newaliases_run(const char *conf, int verbose);
+
 #endif

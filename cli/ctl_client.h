@@ -51,4 +51,14 @@ int	ctl_print_counters(FILE *, struct wire_r *);
 /* text without control characters (\t and \n kept if lines) */
 void	ctl_print_safe(FILE *, const char *, int lines);
 
+/* ctl_cmds.c: each prints what it got, 0 or a sysexits code */
+int	ctl_list(int sock, enum ctl_list_style, const char *match);
+/* one change of qid ("": every message, for a flush) */
+int	ctl_change(int sock, uint16_t type, const char *qid);
+/* bulwark.conf's spool directory; exits EX_CONFIG if it cannot */
+const char *ctl_spool_of(const char *conf);
+/* mailq, and a flush of the whole queue, from the configuration on */
+int	ctl_mailq_main(const char *conf);
+int	ctl_flush_main(const char *conf);
+
 #endif

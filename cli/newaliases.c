@@ -4,15 +4,12 @@
  * table (/etc/bulwark/aliases.db), atomically; on any error in the file
  * it says where and leaves the old table as it was.
  */
-#include <limits.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
 
 #include "compile.h"
-#include "config.h"
-#include "table.h"
 
 #define NEWALIASES_CONFIG	"/etc/bulwark/bulwark.conf"
 
@@ -26,11 +23,8 @@ usage(void)
 int
 main(int argc, char **argv)
 {
-	struct config		*cf;
-	const struct table_ops	*ops;
-	const char		*conf = NEWALIASES_CONFIG;
-	char			 err[CONFIG_ERR_MAX], path[PATH_MAX];
-	int			 ch, verbose = 0, rc;
+	const char	*conf = NEWALIASES_CONFIG;
+	int		 ch, verbose = 0;
 
 	while ((ch = getopt(argc, argv, "f:v")) != -1) {
 		switch (ch) {
@@ -46,23 +40,5 @@ main(int argc, char **argv)
 	}
 	if (optind != argc)
 		usage();
-	if ((cf = config_load(conf, err, sizeof(err))) == NULL) {
-		fprintf(stderr, "newaliases: %s\n", err);
-		return 1;
-	}
-	if (cf->alias_table == NULL) {
-		fprintf(stderr, "newaliases: %s sets no alias-table\n", conf);
-		config_free(cf);
-		return 1;
-	}
-	if (table_spec_parse(cf->alias_table, &ops, path, sizeof(path)) == -1) {
-		fprintf(stderr, "newaliases: %s: unknown table type in "
-		    "\"%s\"\n", conf, cf->alias_table);
-		config_free(cf);
-		return 1;
-	}
-	rc = compile_table(cf->alias_table, path, SOURCE_ALIASES, stderr,
-	    verbose);
-	config_free(cf);
-	return rc == 0 ? 0 : 1;
+	return newaliases_run(conf, verbose);
 }

@@ -11,6 +11,8 @@
 #define BULWARK_USER_SMTPD	"_bulwark"
 #define BULWARK_USER_QMGR	"_bulwarkq"
 #define BULWARK_USER_LOOKUP	"_bulwarkl"
+/* sendmail(1) is set-group-id to it, to write the maildrop only */
+#define BULWARK_GROUP_DROP	"_bulwarkdrop"
 
 /* Look up a system user's ids; fatal if the user does not exist. */
 void	privsep_user(const char *user, uid_t *uid, gid_t *gid);

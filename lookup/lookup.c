@@ -27,12 +27,17 @@ static const struct ipc_rule lookup_rules[] = {
 	{ 0, 0, 0, 0 },
 };
 
-/* Questions only smtpd may ask: a delivery agent has no business
- * checking passwords. */
+/* Questions only smtpd may ask (a delivery agent has no business
+ * checking passwords), and those qmgr may ask too: who a maildrop
+ * file's owner is, and whether its sender is theirs. */
 static int
-lookup_smtpd_only(uint16_t type)
+lookup_refused(uint16_t type, enum proc_kind peer)
 {
-	return type == LK_AUTH || type == LK_SENDER || type == LK_UID;
+	if (type == LK_AUTH)
+		return peer != PROC_SMTPD;
+	if (type == LK_SENDER || type == LK_UID)
+		return peer != PROC_SMTPD && peer != PROC_QMGR;
+	return 0;
 }
 
 /* One line for each attempt to open a table's file. */
@@ -116,7 +121,7 @@ lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
 	struct link	*l = arg;
 
-	if (lookup_smtpd_only(m->type) && l->kind != PROC_SMTPD) {
+	if (lookup_refused(m->type, l->kind)) {
 		link_drop(l, "question reserved to smtpd");
 		return;
 	}

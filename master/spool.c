@@ -7,6 +7,7 @@
 #include <sys/stat.h>
 
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <stdio.h>
 #include <string.h>
@@ -36,6 +37,39 @@ spool_dir(const char *path, uid_t uid, gid_t gid, mode_t mode)
 	return 0;
 }
 
+/*
+ * The maildrop must be where qmgr, chrooted into queue/, can read it, and
+ * where the set-group-id sendmail can write but not list. So queue/ is
+ * 0710 with the group _bulwarkdrop, which lets the group through to
+ * queue/maildrop/ and nothing else (every other directory in queue/ is
+ * 0700), and maildrop/ is 1730: the group may create files, not read the
+ * directory, and remove only its own (sticky). Without the group (an
+ * old set-up) both stay _bulwarkq's alone: only root's sendmail can
+ * then leave mail while Bulwark is down.
+ */
+static int
+spool_maildrop(const char *spool, uid_t quid, gid_t qgid)
+{
+	struct group	*gr;
+	char		 path[4096];
+	gid_t		 dgid = qgid;
+	mode_t		 qmode = 0700, mmode = 0700;
+
+	errno = 0;
+	if ((gr = getgrnam(BULWARK_GROUP_DROP)) != NULL) {
+		dgid = gr->gr_gid;
+		qmode = 0710;
+		mmode = 01730;
+	} else
+		log_warnx("spool: no group %s: sendmail cannot leave mail "
+		    "while bulwark is down", BULWARK_GROUP_DROP);
+	snprintf(path, sizeof(path), "%s/queue", spool);
+	if (spool_dir(path, quid, dgid, qmode) == -1)
+		return -1;
+	snprintf(path, sizeof(path), "%s/queue/maildrop", spool);
+	return spool_dir(path, quid, dgid, mmode);
+}
+
 int
 spool_prepare(const struct config *cfg)
 {
@@ -50,8 +84,7 @@ spool_prepare(const struct config *cfg)
 	snprintf(path, sizeof(path), "%s/empty", cfg->spool_dir);
 	if (spool_dir(path, 0, 0, 0555) == -1)
 		return -1;
-	snprintf(path, sizeof(path), "%s/queue", cfg->spool_dir);
-	return spool_dir(path, quid, qgid, 0700);
+	return spool_maildrop(cfg->spool_dir, quid, qgid);
 }
 
 /* A lock, not just a pid file: a second master on the same spool would

@@ -78,6 +78,7 @@ admin_flush(const char *qid, const char *who, size_t *n)
 	    env = sched_env_next(env->qid))
 		if (!env->held)
 			*n += (size_t)admin_flush_one(env, now);
+	pickup_kick();		/* and whatever waits in the maildrop */
 	log_info("queue: flush of %zu messages, %s", *n, who);
 	return ADMIN_OK;
 }

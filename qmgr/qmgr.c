@@ -55,9 +55,12 @@ qmgr_setup(struct config *cfg)
 	qmgr_lock();
 }
 
-/* lookup answers only the control socket's questions about logins */
+/* lookup answers the control socket's questions about logins, and
+ * the pickup's about the maildrop's owners and their senders */
 static const struct ipc_rule lookup_rules[] = {
 	{ LK_USER_REPLY, 24, IPC_MAX_PAYLOAD, IPC_FD_NONE },
+	{ LK_UID_REPLY, 12, 12 + 255, IPC_FD_NONE },
+	{ LK_SENDER_REPLY, 8, 8, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
 
@@ -69,7 +72,10 @@ qmgr_lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
 	if (m->type == LK_USER_REPLY && control_lookup_reply(m) == 0)
 		return;
-	link_drop(arg, "malformed user reply");
+	if ((m->type == LK_UID_REPLY || m->type == LK_SENDER_REPLY) &&
+	    pickup_lookup_reply(m) == 0)
+		return;
+	link_drop(arg, "malformed reply");
 }
 
 /* The master's public sockets: for qmgr, the control socket. */
@@ -119,6 +125,7 @@ qmgr_start(void)
 		fatalx("queue: cannot scan the queue directory");
 	log_info("queue: %ld messages recovered, retry %u-%us, lifetime %us",
 	    n, sched_retry_min(), sched_retry_max(), sched_lifetime());
+	pickup_init();
 }
 
 static void

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "ipc.h"
+#include "maildrop.h"
 #include "proto.h"
 
 struct link;
@@ -112,7 +113,10 @@ int		 queue_create(char qid[QMGR_QID_LEN + 1]);
 int		 queue_commit(struct envelope *, char *why, size_t whylen);
 /* The same for n envelopes at once, syncing each directory once for the
  * batch; rc[i] is 0 or -1 with why[i] (whylen bytes each) set. */
-void		 queue_commit_batch(struct envelope **, size_t n, int *rc,
+/* msgfds: a descriptor of each message file, or -1 to open it by name;
+ * NULL for all by name */
+void		 queue_commit_batch(struct envelope **, const int *msgfds,
+		    size_t n, int *rc,
 		    char why[][128], size_t whylen);
 /* Rewrite env/QID (hold/QID if held) atomically and durably. */
 int		 queue_env_write(const struct envelope *);
@@ -124,6 +128,12 @@ int		 queue_delete(const struct envelope *);
 /* Move the envelope between env/ and hold/ (env->held says where it is
  * now), durably. */
 int		 queue_hold(const struct envelope *, int hold);
+/* Move name (in the directory dirfd, called what in logs) to corrupt/
+ * as WHAT.NAME, durably, and log why. */
+void		 queue_set_aside(int dirfd, const char *what,
+		    const char *name, const char *why);
+/* write(2) until all of p is written: 0, or -1 with errno. */
+int		 queue_write_all(int fd, const char *p, size_t len);
 /* Remove an uncommitted msg/QID. */
 void		 queue_discard(const char *qid);
 /* A read-only descriptor of msg/QID, or -1. */
@@ -236,6 +246,30 @@ void		 control_list_build(struct wire_w *, const char *after,
 		    const char *match, const char *login);
 void		 control_show_build(struct wire_w *, const struct envelope *);
 void		 control_counters_build(struct wire_w *);
+
+/* pickup.c: the maildrop that sendmail(1) fills when Bulwark is down,
+ * read at start, every PICKUP_SCAN_SEC, and on a flush of the queue. */
+void		 pickup_init(void);
+void		 pickup_kick(void);
+/* lookup's LK_UID_REPLY and LK_SENDER_REPLY; -1 if malformed */
+int		 pickup_lookup_reply(struct ipc_msg *);
+
+/* pickup_file.c: one file of the maildrop. */
+struct pickup_file {
+	char		 name[256];
+	char		*buf;		/* the whole file */
+	size_t		 len;
+	uint32_t	 uid;		/* its owner: who sent it */
+	struct maildrop	 md;
+};
+
+/* Reads and checks maildrop/name (dir: the maildrop): 0 with f
+ * filled, 1 if it was unfit and set aside in corrupt/, -1 if it is
+ * gone. */
+int		 pickup_read(int dir, const char *name, struct pickup_file *);
+/* Queues f's message as login's: 0, or -1 (logged; nothing queued). */
+int		 pickup_queue(struct pickup_file *, const char *login);
+void		 pickup_file_free(struct pickup_file *);
 
 /* qmgr.c */
 extern int	 qmgr_retiring;

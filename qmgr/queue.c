@@ -140,8 +140,8 @@ queue_open_msg(const char *qid)
 	return fd;
 }
 
-static int
-write_all(int fd, const char *p, size_t len)
+int
+queue_write_all(int fd, const char *p, size_t len)
 {
 	ssize_t	n;
 
@@ -169,7 +169,7 @@ queue_env_tmp(const char *qid, const char *text, size_t len)
 		log_warn("queue: create tmp/%s", qid);
 		return -1;
 	}
-	if (write_all(fd, text, len) == -1 || fsync(fd) == -1) {
+	if (queue_write_all(fd, text, len) == -1 || fsync(fd) == -1) {
 		log_warn("queue: write tmp/%s", qid);
 		close(fd);
 		unlinkat(dfd[D_TMP], qid, 0);
@@ -208,16 +208,18 @@ queue_env_write(const struct envelope *env)
 
 /* Phase 1: every message file on disk, its size in its envelope. */
 static void
-batch_sync_messages(struct envelope **envs, size_t n, int *rc,
-    char why[][128], size_t whylen)
+batch_sync_messages(struct envelope **envs, const int *msgfds, size_t n,
+    int *rc, char why[][128], size_t whylen)
 {
 	struct stat	st;
 	size_t		i;
-	int		fd;
+	int		fd, own;
 
 	for (i = 0; i < n; i++) {
-		fd = openat(dfd[D_MSG], envs[i]->qid, O_RDONLY | O_CLOEXEC |
-		    O_NOFOLLOW);
+		fd = msgfds != NULL ? msgfds[i] : -1;
+		if ((own = fd == -1))
+			fd = openat(dfd[D_MSG], envs[i]->qid, O_RDONLY |
+			    O_CLOEXEC | O_NOFOLLOW);
 		if (fd == -1 || fstat(fd, &st) == -1 ||
 		    !S_ISREG(st.st_mode) || fsync(fd) == -1) {
 			log_warn("queue: sync msg/%s", envs[i]->qid);
@@ -225,7 +227,7 @@ batch_sync_messages(struct envelope **envs, size_t n, int *rc,
 			rc[i] = -1;
 		} else
 			envs[i]->size = (uint64_t)st.st_size;
-		if (fd != -1)
+		if (own && fd != -1)
 			close(fd);
 	}
 }
@@ -247,7 +249,7 @@ batch_write_envelopes(struct envelope **envs, size_t n, int *rc, int *fds,
 		fds[i] = openat(dfd[D_TMP], envs[i]->qid, O_WRONLY | O_CREAT |
 		    O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
 		if (text == NULL || fds[i] == -1 ||
-		    write_all(fds[i], text, len) == -1) {
+		    queue_write_all(fds[i], text, len) == -1) {
 			log_warn("queue: write tmp/%s", envs[i]->qid);
 			snprintf(why[i], whylen, "cannot write the envelope");
 			rc[i] = -1;
@@ -284,14 +286,14 @@ batch_fail(size_t n, int *rc, char why[][128], size_t whylen,
 }
 
 void
-queue_commit_batch(struct envelope **envs, size_t n, int *rc,
-    char why[][128], size_t whylen)
+queue_commit_batch(struct envelope **envs, const int *msgfds, size_t n,
+    int *rc, char why[][128], size_t whylen)
 {
 	int	fds[QMGR_COMMIT_BATCH];
 	size_t	i;
 
 	memset(rc, 0, n * sizeof(*rc));
-	batch_sync_messages(envs, n, rc, why, whylen);
+	batch_sync_messages(envs, msgfds, n, rc, why, whylen);
 	if (queue_sync_dir(D_MSG) == -1)
 		batch_fail(n, rc, why, whylen,
 		    "cannot sync the message directory");
@@ -317,7 +319,7 @@ queue_commit(struct envelope *env, char *why, size_t whylen)
 	char		 reason[1][128];
 	int		 rc;
 
-	queue_commit_batch(envs, 1, &rc, reason, sizeof(reason[0]));
+	queue_commit_batch(envs, NULL, 1, &rc, reason, sizeof(reason[0]));
 	if (rc == -1)
 		strlcpy(why, reason[0], whylen);
 	return rc;
@@ -503,21 +505,30 @@ queue_safe_name(const char *in, char *out, size_t outlen)
 	out[i] = '\0';
 }
 
-/* Never lose a file we cannot make sense of: put it aside for a human. */
-static void
-queue_corrupt(int d, const char *name, const char *why)
+/* Never lose a file we cannot make sense of: put it aside for a human,
+ * as corrupt/WHAT.NAME. */
+void
+queue_set_aside(int dirfd, const char *what, const char *name,
+    const char *why)
 {
 	char	safe[201], to[256];
 
 	queue_safe_name(name, safe, sizeof(safe));
-	snprintf(to, sizeof(to), "%s.%s", dir_names[d], safe);
-	if (renameat(dfd[d], name, dfd[D_CORRUPT], to) == -1) {
+	snprintf(to, sizeof(to), "%s.%s", what, safe);
+	if (renameat(dirfd, name, dfd[D_CORRUPT], to) == -1) {
 		log_warn("queue: %s/%s is damaged (%s) and cannot be moved "
-		    "to corrupt/", dir_names[d], safe, why);
+		    "to corrupt/", what, safe, why);
 		return;
 	}
-	log_warnx("queue: %s/%s moved to corrupt/%s: %s", dir_names[d], safe,
-	    to, why);
+	log_warnx("queue: %s/%s moved to corrupt/%s: %s", what, safe, to,
+	    why);
+	(void)queue_sync_dir(D_CORRUPT);
+}
+
+static void
+queue_corrupt(int d, const char *name, const char *why)
+{
+	queue_set_aside(dfd[d], dir_names[d], name, why);
 }
 
 static int

@@ -8,6 +8,7 @@
 #include <sys/queue.h>
 
 #include <stdio.h>
+#include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
@@ -41,6 +42,8 @@ struct incoming {
 	const char		*failed;	/* why the commit must fail */
 	struct smtpd_peer	*peer;
 	int			 batched;	/* waiting in the commit batch */
+	int			 fd;		/* ours, for the commit's fsync;
+						   -1: opened again by name */
 	uint32_t		 commit_id;
 	TAILQ_ENTRY(incoming)	 batch_entry;
 };
@@ -101,6 +104,8 @@ incoming_find(struct smtpd_peer *p, const char *qid)
 static void
 incoming_end(struct smtpd_peer *p, struct incoming *in, int discard)
 {
+	if (in->fd != -1)
+		close(in->fd);
 	if (discard)
 		queue_discard(in->env.qid);
 	if (in->batched)
@@ -178,6 +183,10 @@ smtpd_open(struct smtpd_peer *p, struct ipc_msg *m)
 		    "cannot create a queue file", -1);
 		return;
 	}
+	/* kept so that the commit syncs without a lookup by name, which
+	 * waits on the journal under load; short of descriptors, the
+	 * commit opens it by name */
+	in->fd = fcntl(fd, F_DUPFD_CLOEXEC, 0);
 	in->id = id;
 	in->peer = p;
 	TAILQ_INSERT_TAIL(&p->open, in, entry);
@@ -349,16 +358,17 @@ smtpd_commit_batch(evutil_socket_t fd, short ev, void *arg)
 	struct envelope	*envs[QMGR_COMMIT_BATCH];
 	struct incoming	*in, *v[QMGR_COMMIT_BATCH];
 	char		 why[QMGR_COMMIT_BATCH][128];
-	int		 rc[QMGR_COMMIT_BATCH];
+	int		 rc[QMGR_COMMIT_BATCH], fds[QMGR_COMMIT_BATCH] = { 0 };
 	size_t		 i, n = 0;
 
 	while ((in = TAILQ_FIRST(&batch)) != NULL && n < QMGR_COMMIT_BATCH) {
 		TAILQ_REMOVE(&batch, in, batch_entry);
 		in->batched = 0;
 		v[n] = in;
+		fds[n] = in->fd;
 		envs[n++] = &in->env;
 	}
-	queue_commit_batch(envs, n, rc, why, sizeof(why[0]));
+	queue_commit_batch(envs, fds, n, rc, why, sizeof(why[0]));
 	for (i = 0; i < n; i++) {
 		if (rc[i] == 0)
 			smtpd_commit_ok(v[i]->peer, v[i], v[i]->commit_id);

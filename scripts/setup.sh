@@ -33,10 +33,16 @@ add_user() {
 add_user _bulwark
 add_user _bulwarkq
 add_user _bulwarkl
+# sendmail(1) is set-group-id to this group to write the maildrop only
+getent group _bulwarkdrop >/dev/null 2>&1 ||
+    groupadd --system _bulwarkdrop
 
 # The spool belongs to qmgr; the empty chroots belong to root and are
 # unwritable, so a compromised daemon cannot plant files in its own jail.
 install -d -o root -g root -m 0755 "$SPOOL"
-install -d -o _bulwarkq -g _bulwarkq -m 0700 "$SPOOL/queue"
+# queue/ lets _bulwarkdrop through to maildrop/ (1730: create, no list);
+# the master sets the same at every start (master/spool.c).
+install -d -o _bulwarkq -g _bulwarkdrop -m 0710 "$SPOOL/queue"
+install -d -o _bulwarkq -g _bulwarkdrop -m 1730 "$SPOOL/queue/maildrop"
 install -d -o root -g root -m 0555 "$SPOOL/empty"
 install -d -o root -g root -m 0755 /etc/bulwark

@@ -20,6 +20,7 @@
 #include "config.h"
 #include "daemon.h"
 #include "log.h"
+#include "maildate.h"
 #include "session.h"
 
 enum {
@@ -79,19 +80,6 @@ data_emit_raw(struct session *s, const void *p, size_t n)
 	d->len += n;
 }
 
-/* RFC 5322 §3.3 date, local time with its offset. */
-static int
-data_date(char *buf, size_t len)
-{
-	struct tm	tm;
-	time_t		now = time(NULL);
-
-	if (localtime_r(&now, &tm) == NULL ||
-	    strftime(buf, len, "%a, %d %b %Y %H:%M:%S %z", &tm) == 0)
-		return -1;
-	return 0;
-}
-
 /* Submission (RFC 6409 §8): Date and Message-ID where the client left
  * them out, at the end of the header section, at message offset at. */
 static void
@@ -105,7 +93,7 @@ data_insert_headers(struct session *s, uint64_t at, int blank)
 	d->add_headers = 0;
 	text[0] = '\0';
 	if (!(d->hdr.seen & HDR_SEEN_DATE) &&
-	    data_date(date, sizeof(date)) == 0) {
+	    mail_date(time(NULL), date, sizeof(date)) == 0) {
 		strlcat(text, "Date: ", sizeof(text));
 		strlcat(text, date, sizeof(text));
 		strlcat(text, "\r\n", sizeof(text));
@@ -185,7 +173,7 @@ data_received(struct session *s)
 	const char	*v6;
 	int		 n;
 
-	if (data_date(date, sizeof(date)) == -1)
+	if (mail_date(time(NULL), date, sizeof(date)) == -1)
 		return -1;
 	data_protocol(s, proto, sizeof(proto));
 	if (s->tls_info[0] != '\0')

@@ -620,6 +620,19 @@ class Bulwark:
         return re.search(regex, self.log(since), re.M) is not None
 
 
+def start_or_clean(b):
+    """Starts b; if it does not come up, prints its log, leaves nothing
+    behind and raises. Returns b."""
+    try:
+        b.start()
+    except BaseException:
+        print(b.log_tail(200))
+        b.kill_everything()
+        b.cleanup()
+        raise
+    return b
+
+
 def run_check(conf, timeout=10):
     """bulwark -n -f conf: returns the CompletedProcess."""
     return subprocess.run([str(MASTER_BIN), "-n", "-f", str(conf)],

@@ -50,17 +50,7 @@ def _finish(b, request):
     assert not left, f"processes left behind after the master: {left}"
 
 
-def _start(b):
-    """Starts b; if it does not come up, prints its log, leaves nothing
-    behind and raises."""
-    try:
-        b.start()
-    except BaseException:
-        print(b.log_tail(200))
-        b.kill_everything()
-        b.cleanup()
-        raise
-    return b
+_start = bh.start_or_clean
 
 
 @pytest.fixture

@@ -23,11 +23,4 @@ def start(base, aliases, extra=()):
     r = subprocess.run([str(NEWALIASES), "-f", str(b.conf)],
                        capture_output=True, text=True, timeout=30)
     assert r.returncode == 0, r.stderr
-    try:
-        b.start()
-    except BaseException:
-        print(b.log_tail(200))
-        b.kill_everything()
-        b.cleanup()
-        raise
-    return b
+    return bh.start_or_clean(b)

@@ -134,13 +134,7 @@ def mta(base):
     """One master for the delivery tests, with the tables built."""
     b = bh.Bulwark(extra=config_lines(base))
     write_tables(base, b.conf)
-    try:
-        b.start()
-    except BaseException:
-        print(b.log_tail(200))
-        b.kill_everything()
-        b.cleanup()
-        raise
+    bh.start_or_clean(b)
     yield b
     if os.environ.get("BULWARK_E2E_VERBOSE"):
         print(b.log_tail(200))

@@ -294,15 +294,7 @@ def transaction(c, body, rcpts=(f"user@{REMOTE}",), sender="a@b.example",
 # --- masters ----------------------------------------------------------------
 
 def _start(extra=(), workers=2):
-    b = bh.Bulwark(workers=workers, extra=extra)
-    try:
-        b.start()
-    except BaseException:
-        print(b.log_tail(200))
-        b.kill_everything()
-        b.cleanup()
-        raise
-    return b
+    return bh.start_or_clean(bh.Bulwark(workers=workers, extra=extra))
 
 
 def _finish(b, failed):
