@@ -384,6 +384,15 @@ session_reset(struct session *s)
 		s->state = S_HELO;
 }
 
+/* An over-long line is refused; one in an AUTH exchange ends it, so
+ * that the next line is a command again. */
+static void
+session_line_too_long(struct session *s)
+{
+	auth_clear(s);
+	session_error(s, 500, "5.5.2", "Error: line too long");
+}
+
 /* One line from the input, or 0 when none is complete. A line longer
  * than the limit is refused and the rest of it discarded as it comes. */
 static int
@@ -403,8 +412,7 @@ session_next_line(struct session *s, struct evbuffer *in, char *line,
 			evbuffer_drain(in, avail);
 			if (!s->skipping) {
 				s->skipping = 1;
-				session_error(s, 500, "5.5.2",
-				    "Error: line too long");
+				session_line_too_long(s);
 			}
 			return 0;
 		}
@@ -415,7 +423,7 @@ session_next_line(struct session *s, struct evbuffer *in, char *line,
 		}
 		if ((size_t)eol.pos > SESSION_LINE_MAX) {
 			evbuffer_drain(in, (size_t)eol.pos + eol_len);
-			session_error(s, 500, "5.5.2", "Error: line too long");
+			session_line_too_long(s);
 			continue;
 		}
 		*len = (size_t)eol.pos;
@@ -475,7 +483,7 @@ session_resume(struct session *s)
 		if (!session_next_line(s, in, line, &len))
 			break;
 		if (len > session_line_limit(s, line, len)) {
-			session_error(s, 500, "5.5.2", "Error: line too long");
+			session_line_too_long(s);
 			continue;
 		}
 		command_line(s, line, len);

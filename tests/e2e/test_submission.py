@@ -258,6 +258,11 @@ def test_over_long_response_is_refused(srv):
     code, msg = s.docmd("QUFB" * 2000)
     assert (code, msg[:5]) == (501, b"5.5.2")
     assert s.noop()[0] == 250
+    # beyond the line limit: 500, and the exchange is over
+    assert s.docmd("AUTH", "PLAIN")[0] == 334
+    code, msg = s.docmd("QUFB" * 4000)
+    assert (code, msg[:5]) == (500, b"5.5.2")
+    assert s.noop()[0] == 250
     s.quit()
 
 
