@@ -15,6 +15,7 @@ import contextlib
 import os
 import pwd
 import shutil
+import smtplib
 import tempfile
 import time
 from pathlib import Path
@@ -23,7 +24,7 @@ import pytest
 
 import bulwark_harness as bh
 import local_mta
-from test_aliases import maildir_new, send, with_subject
+from test_aliases import maildir_new, with_subject
 
 DOMAIN = bh.DOMAIN
 ALICE, BOB, CAROL = "bwfalice", "bwfbob", "bwfcarol"
@@ -102,10 +103,28 @@ def wait_got(base, user, subject, count=1):
     assert len(got(base, user, subject)) == count
 
 
-def sent(b, rcpt, mark):
-    """Waits for the recipient's final log line: the whole delivery."""
-    return b.wait_for_log(rf"to=<{rcpt}> status=(sent|bounced) dsn=\S+ "
-                          r"(mailbox|destinations)=", timeout=WAIT,
+def send(b, rcpts, subject, body="hello\r\n"):
+    """Sends one message, every recipient accepted; returns its queue
+    id, so that a wait is for this message and not an earlier one still
+    on its way (a retry from an earlier test, on a slow machine)."""
+    msg = (f"From: sender@example.org\r\nTo: list\r\nSubject: {subject}"
+           f"\r\nMessage-ID: <{subject}@example.org>\r\n\r\n{body}")
+    with smtplib.SMTP("127.0.0.1", b.port, timeout=10) as s:
+        s.ehlo("client.example")
+        assert s.mail("sender@example.org")[0] == 250
+        for r in rcpts:
+            assert s.rcpt(r)[0] == 250, r
+        code, text = s.data(msg.encode())
+    assert code == 250, text
+    return text.split()[-1].decode()
+
+
+def sent(b, rcpt, mark, qid):
+    """Waits for qmgr's record of the recipient's result: every
+    destination done (deliver-local logs one line per destination of a
+    .forward, the first of which may come before a command's end)."""
+    return b.wait_for_log(rf"qmgr\[\d+\]: qid={qid} to=<{rcpt}> "
+                          r"status=(sent|bounced) ", timeout=WAIT,
                           since=mark)
 
 
@@ -114,9 +133,9 @@ def sent(b, rcpt, mark):
 def test_forward_to_another_user(mta, base):
     forward(base, ALICE, f"# to bob\n{BOB}\n")
     mark = mta.log_mark()
-    send(mta, [f"{ALICE}@{DOMAIN}"], "fwd-user")
+    qid = send(mta, [f"{ALICE}@{DOMAIN}"], "fwd-user")
     wait_got(base, BOB, "fwd-user")
-    sent(mta, f"{ALICE}@{DOMAIN}", mark)
+    sent(mta, f"{ALICE}@{DOMAIN}", mark, qid)
     assert got(base, ALICE, "fwd-user") == []
     assert mta.log_has(rf"to=<{ALICE}@{DOMAIN}> dest=user:{ALICE} "
                        rf"forwarded by ~{ALICE}/\.forward to 1 dest",
@@ -133,8 +152,9 @@ def test_forward_to_file_and_command(mta, base):
     forward(base, ALICE, f"{archive}\n"
             "\"|cat > $HOME/cmd.out; /usr/bin/env > $HOME/env.out\"\n")
     mark = mta.log_mark()
-    send(mta, [f"{ALICE}@{DOMAIN}"], "fwd-file", body="From me\r\nok\r\n")
-    sent(mta, f"{ALICE}@{DOMAIN}", mark)
+    qid = send(mta, [f"{ALICE}@{DOMAIN}"], "fwd-file",
+               body="From me\r\nok\r\n")
+    sent(mta, f"{ALICE}@{DOMAIN}", mark, qid)
     uid = pwd.getpwnam(ALICE).pw_uid
     text = archive.read_text()
     assert text.startswith("From sender@example.org ")
@@ -156,10 +176,10 @@ def test_backslash_user_and_a_copy(mta, base):
     # bob's own .forward names himself: his mailbox, not a loop
     forward(base, BOB, f"{BOB}\n")
     mark = mta.log_mark()
-    send(mta, [f"{ALICE}@{DOMAIN}"], "fwd-keep")
+    qid = send(mta, [f"{ALICE}@{DOMAIN}"], "fwd-keep")
     wait_got(base, ALICE, "fwd-keep")
     wait_got(base, BOB, "fwd-keep")
-    sent(mta, f"{ALICE}@{DOMAIN}", mark)
+    sent(mta, f"{ALICE}@{DOMAIN}", mark, qid)
     assert len(got(base, ALICE, "fwd-keep")) == 1
 
 
