@@ -59,16 +59,6 @@ qc_sender_is_user(const struct config *cf, const char *sender,
 	return len == strlen(login) && strncasecmp(sender, login, len) == 0;
 }
 
-/* No control characters: what is read here is printed and logged. */
-static int
-qc_printable(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
 static int
 qc_done(const struct wire_r *r)
 {
@@ -85,7 +75,7 @@ int
 qc_str_read(struct wire_r *r, char *dst, size_t dstlen)
 {
 	wire_r_str(r, dst, dstlen);
-	if (qc_done(r) == -1 || !qc_printable(dst))
+	if (qc_done(r) == -1 || !wire_text_ok(dst))
 		return -1;
 	return 0;
 }
@@ -104,7 +94,7 @@ qc_list_req_read(struct wire_r *r, char after[QM_QID_MAX + 1],
 	wire_r_str(r, after, QM_QID_MAX + 1);
 	wire_r_str(r, match, QC_MATCH_MAX + 1);
 	if (qc_done(r) == -1 || (after[0] != '\0' && !qc_qid_ok(after)) ||
-	    !qc_printable(match))
+	    !wire_text_ok(match))
 		return -1;
 	return 0;
 }
@@ -122,7 +112,7 @@ qc_error_read(struct wire_r *r, uint32_t *code, char *text, size_t textlen)
 	*code = wire_r_u32(r);
 	wire_r_str(r, text, textlen);
 	if (qc_done(r) == -1 || *code < QCE_BADREQ || *code > QCE_MAX ||
-	    !qc_printable(text))
+	    !wire_text_ok(text))
 		return -1;
 	return 0;
 }
@@ -174,7 +164,7 @@ qc_msg_read(struct wire_r *r, struct qc_msg *m)
 	m->count = wire_r_u32(r);
 	if (qc_done(r) == -1 || !qc_qid_ok(m->qid) ||
 	    (m->flags & ~QC_F_MASK) != 0 || m->arrival < 0 ||
-	    !qc_printable(m->sender) || m->count > m->nrcpt)
+	    !wire_text_ok(m->sender) || m->count > m->nrcpt)
 		return -1;
 	return 0;
 }
@@ -201,8 +191,8 @@ qc_rcpt_read(struct wire_r *r, struct qc_rcpt *rc)
 	wire_r_str(r, rc->text, sizeof(rc->text));
 	if (qc_done(r) == -1 || rc->addr[0] == '\0' ||
 	    rc->state > QC_STATE_MAX || rc->next_try < 0 ||
-	    !qc_printable(rc->addr) || !qc_printable(rc->dsn) ||
-	    !qc_printable(rc->text))
+	    !wire_text_ok(rc->addr) || !wire_text_ok(rc->dsn) ||
+	    !wire_text_ok(rc->text))
 		return -1;
 	return 0;
 }
@@ -233,9 +223,9 @@ qc_details_read(struct wire_r *r, struct qc_details *d)
 	d->smtputf8 = wire_r_u32(r);
 	if (qc_done(r) == -1 || d->body > QM_BODY_BINARYMIME ||
 	    d->ret > QM_RET_HDRS || d->smtputf8 > 1 ||
-	    !qc_printable(d->client_addr) || !qc_printable(d->client_name) ||
-	    !qc_printable(d->helo) || !qc_printable(d->auth) ||
-	    !qc_printable(d->envid))
+	    !wire_text_ok(d->client_addr) || !wire_text_ok(d->client_name) ||
+	    !wire_text_ok(d->helo) || !wire_text_ok(d->auth) ||
+	    !wire_text_ok(d->envid))
 		return -1;
 	return 0;
 }
@@ -253,7 +243,7 @@ qc_counter_read(struct wire_r *r, char name[QC_NAME_MAX + 1],
 {
 	wire_r_str(r, name, QC_NAME_MAX + 1);
 	*value = wire_r_u64(r);
-	if (qc_done(r) == -1 || name[0] == '\0' || !qc_printable(name))
+	if (qc_done(r) == -1 || name[0] == '\0' || !wire_text_ok(name))
 		return -1;
 	return 0;
 }

@@ -171,3 +171,12 @@ wire_r_end(const struct wire_r *r)
 {
 	return r->err || r->left != 0 ? -1 : 0;
 }
+
+int
+wire_text_ok(const char *s)
+{
+	for (; *s != '\0'; s++)
+		if ((unsigned char)*s < 0x20 || *s == 0x7f)
+			return 0;
+	return 1;
+}

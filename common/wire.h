@@ -39,6 +39,9 @@ uint64_t wire_r_u64(struct wire_r *);
 /* Copies a string into dst (always NUL-terminated). A string that does
  * not fit, or holds a NUL byte, sets the error flag. */
 void	wire_r_str(struct wire_r *, char *dst, size_t dstlen);
+/* 1 if s has no control characters (C0 or DEL): text from a peer that
+ * goes into logs, reports and lookups. */
+int	wire_text_ok(const char *s);
 /* Returns a malloc'd copy; NULL (and the error flag) on failure. */
 char	*wire_r_strdup(struct wire_r *, size_t maxlen);
 int	wire_r_end(const struct wire_r *);

@@ -37,16 +37,6 @@ answer_rcpt_reply(struct link *l, uint32_t id, enum lk_status st,
 	ipc_send(l->chan, LK_RCPT_REPLY, w.buf, w.len, -1);
 }
 
-/* No control characters: an address goes into logs and lookups. */
-static int
-answer_addr_ok(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < ' ' || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
 /* A target list: no control characters but the tab a command may
  * hold (alias.c's rule). */
 static int
@@ -164,7 +154,7 @@ answer_rcpt(struct link *l, struct ipc_msg *m)
 		link_drop(l, "malformed recipient query");
 		return;
 	}
-	if ((at = strrchr(addr, '@')) == NULL || !answer_addr_ok(addr)) {
+	if ((at = strrchr(addr, '@')) == NULL || !wire_text_ok(addr)) {
 		answer_rcpt_reply(l, id, LK_BAD_ADDRESS, "5.1.3",
 		    "Bad recipient address syntax");
 		return;
@@ -442,7 +432,7 @@ answer_expand(struct link *l, struct ipc_msg *m)
 		return;
 	}
 	answer_expand_init(&e);
-	if (answer_addr_ok(addr))
+	if (wire_text_ok(addr))
 		expand_address(&e, addr);
 	else {
 		e.status = LK_PERMFAIL;
@@ -474,7 +464,7 @@ answer_forward(struct link *l, struct ipc_msg *m)
 		return;
 	}
 	answer_expand_init(&e);
-	if (answer_addr_ok(user) && answer_list_ok(list) && user[0] != '\0' &&
+	if (wire_text_ok(user) && answer_list_ok(list) && user[0] != '\0' &&
 	    uid != 0)
 		expand_forward(&e, user, uid, list);
 	else {

@@ -118,16 +118,6 @@ incoming_end(struct smtpd_peer *p, struct incoming *in, int discard)
 	free(in);
 }
 
-/* Printable text only: what smtpd sends ends up in logs and reports. */
-static int
-field_ok(const char *s)
-{
-	for (; *s != '\0'; s++)
-		if ((unsigned char)*s < 0x20 || *s == 0x7f)
-			return 0;
-	return 1;
-}
-
 static void
 reply(struct link *l, uint16_t type, uint32_t id, const char *qid,
     const char *text, int fd)
@@ -232,8 +222,8 @@ smtpd_rcpt(struct smtpd_peer *p, struct ipc_msg *m)
 	wire_r_str(&r, addr, sizeof(addr));
 	wire_r_str(&r, orcpt, sizeof(orcpt));
 	notify = wire_r_u32(&r);
-	if (wire_r_end(&r) == -1 || addr[0] == '\0' || !field_ok(addr) ||
-	    !field_ok(orcpt) || (notify & ~0xfU) != 0 ||
+	if (wire_r_end(&r) == -1 || addr[0] == '\0' || !wire_text_ok(addr) ||
+	    !wire_text_ok(orcpt) || (notify & ~0xfU) != 0 ||
 	    ((notify & QM_NOTIFY_NEVER) && notify != QM_NOTIFY_NEVER)) {
 		link_drop(p->link, "malformed recipient");
 		return;
@@ -268,7 +258,7 @@ commit_read(struct wire_r *r, struct envelope *env, uint32_t *nrcpt)
 	ok = wire_r_end(r) == 0 && env->body <= QM_BODY_BINARYMIME &&
 	    (env->flags & ~QM_F_SMTPUTF8) == 0 && env->ret <= QM_RET_HDRS;
 	for (i = 0; i < 6; i++)
-		ok = ok && field_ok(s[i]);
+		ok = ok && wire_text_ok(s[i]);
 	if (ok) {
 		env->sender = s[0];
 		env->client_addr = s[1];
