@@ -5,7 +5,6 @@
  * anything is read from it.
  */
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <pwd.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "ctl_client.h"
+#include "public_sock.h"
 
 const char	*ctl_progname = "bulwarkctl";
 
@@ -46,32 +46,19 @@ ctl_alarm(int sig)
 int
 ctl_connect(const char *spool_dir)
 {
-	struct sockaddr_un	sun;
-	int			fd, n, e;
+	char	path[4200];
+	int	fd, e;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/public/control",
-	    spool_dir);
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "%s: %s/public/control: path too long\n",
-		    ctl_progname, spool_dir);
-		return -EX_CONFIG;
-	}
-	if ((fd = socket(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0)) == -1) {
-		fprintf(stderr, "%s: socket: %s\n", ctl_progname,
-		    strerror(errno));
-		return -EX_OSERR;
-	}
-	if (connect(fd, (struct sockaddr *)&sun, sizeof(sun)) == -1) {
+	if ((fd = public_connect(spool_dir, "control", SOCK_SEQPACKET, path,
+	    sizeof(path))) == -1) {
 		e = errno;
 		fprintf(stderr, "%s: cannot connect to %s: %s%s\n",
-		    ctl_progname, sun.sun_path, strerror(e),
+		    ctl_progname, path, strerror(e),
 		    e == ENOENT || e == ECONNREFUSED ?
 		    " (is bulwark running?)" : "");
-		close(fd);
-		return e == EACCES || e == EPERM ? -EX_NOPERM :
-		    -EX_UNAVAILABLE;
+		return e == ENAMETOOLONG ? -EX_CONFIG : e == EACCES ||
+		    e == EPERM ? -EX_NOPERM : e == EMFILE || e == ENFILE ?
+		    -EX_OSERR : -EX_UNAVAILABLE;
 	}
 	signal(SIGALRM, ctl_alarm);
 	signal(SIGPIPE, SIG_IGN);

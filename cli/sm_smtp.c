@@ -6,7 +6,6 @@
  * sysexits code as sendmail 8 does.
  */
 #include <sys/socket.h>
-#include <sys/un.h>
 
 #include <errno.h>
 #include <poll.h>
@@ -17,6 +16,7 @@
 #include <unistd.h>
 
 #include "proto.h"
+#include "public_sock.h"
 #include "sendmail.h"
 
 #define SMTP_REPLY_MS		(5 * 60 * 1000)	/* RFC 5321 §4.5.3.2 */
@@ -38,33 +38,20 @@ struct smtp {
 int
 sm_submit_connect(const char *spool, int *fd)
 {
-	struct sockaddr_un	sun;
-	int			n, e;
+	char	path[4200];
+	int	e;
 
-	memset(&sun, 0, sizeof(sun));
-	sun.sun_family = AF_UNIX;
-	n = snprintf(sun.sun_path, sizeof(sun.sun_path), "%s/public/submit",
-	    spool);
-	if (n < 0 || (size_t)n >= sizeof(sun.sun_path)) {
-		fprintf(stderr, "%s: %s/public/submit: path too long\n",
-		    sm_progname, spool);
-		return EX_CONFIG;
-	}
-	if ((*fd = socket(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0)) == -1) {
-		fprintf(stderr, "%s: socket: %s\n", sm_progname,
-		    strerror(errno));
-		return EX_OSERR;
-	}
-	if (connect(*fd, (struct sockaddr *)&sun, sizeof(sun)) == 0)
+	if ((*fd = public_connect(spool, "submit", SOCK_STREAM, path,
+	    sizeof(path))) != -1)
 		return 0;
 	e = errno;
-	close(*fd);
-	*fd = -1;
 	if (e == ENOENT || e == ECONNREFUSED)
 		return SM_NO_DAEMON;
-	fprintf(stderr, "%s: cannot connect to %s: %s\n", sm_progname,
-	    sun.sun_path, strerror(e));
-	return e == EACCES || e == EPERM ? EX_NOPERM : EX_UNAVAILABLE;
+	fprintf(stderr, "%s: cannot connect to %s: %s\n", sm_progname, path,
+	    strerror(e));
+	return e == ENAMETOOLONG ? EX_CONFIG : e == EACCES || e == EPERM ?
+	    EX_NOPERM : e == EMFILE || e == ENFILE ? EX_OSERR :
+	    EX_UNAVAILABLE;
 }
 
 /* One line of a reply into s->line, without CRLF: 0 or -1. */

@@ -85,8 +85,11 @@ throttle_fail(const char *key, unsigned window, time_t now)
 {
 	struct failure	*f;
 
-	if ((f = failure_find(key)) != NULL && now - f->since >= (time_t)window)
-		failure_remove(f), f = NULL;
+	if ((f = failure_find(key)) != NULL &&
+	    now - f->since >= (time_t)window) {
+		failure_remove(f);
+		f = NULL;
+	}
 	if (f == NULL) {
 		if (nfailures >= THROTTLE_ENTRIES_MAX)
 			failure_make_room(window, now);

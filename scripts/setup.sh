@@ -6,7 +6,8 @@ set -eu
 PACKAGES="build-essential meson ninja-build pkg-config
 libssl-dev openssl libevent-dev libbsd-dev libdb5.3-dev db5.3-util
 libunbound-dev libcrypt-dev libmilter-dev libcmocka-dev
-python3 python3-pytest swaks procps iproute2 dovecot-imapd"
+python3 python3-pytest swaks procps iproute2 dovecot-imapd
+passwd util-linux mount"
 
 SPOOL=${BULWARK_SPOOL:-/var/spool/bulwark}
 

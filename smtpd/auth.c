@@ -87,8 +87,8 @@ auth_plain(struct session *s, const uint8_t *msg, size_t len)
 }
 
 /* One response of the exchange, in the state the session is in. */
-static void
-auth_step_response(struct session *s, const char *line, size_t len)
+void
+auth_line(struct session *s, const char *line, size_t len)
 {
 	uint8_t	buf[SASL_PLAIN_MAX + 1];
 	int	n;
@@ -122,12 +122,6 @@ auth_step_response(struct session *s, const char *line, size_t len)
 	explicit_bzero(buf, sizeof(buf));
 }
 
-void
-auth_line(struct session *s, const char *line, size_t len)
-{
-	auth_step_response(s, line, len);
-}
-
 static int
 auth_allowed(struct session *s)
 {
@@ -143,12 +137,6 @@ auth_allowed(struct session *s)
 	if (s->state != S_HELO) {
 		session_error(s, 503, "5.5.1", "Error: AUTH not allowed in "
 		    "a mail transaction");
-		return 0;
-	}
-	if (s->auth_throttled) {
-		session_reply(s, "454 4.7.0 Too many failed authentication "
-		    "attempts, try again later");
-		session_close(s, "too many authentication failures");
 		return 0;
 	}
 	if (auth_offered(s))
@@ -181,9 +169,9 @@ auth_command(struct session *s, struct smtp_cmd *c)
 	}
 	/* "=" is an empty initial response (RFC 4954 §4) */
 	if (c->initial_len == 1 && c->initial[0] == '=')
-		auth_step_response(s, "", 0);
+		auth_line(s, "", 0);
 	else
-		auth_step_response(s, c->initial, c->initial_len);
+		auth_line(s, c->initial, c->initial_len);
 }
 
 static void
@@ -222,7 +210,6 @@ auth_answer(struct session *s, uint32_t status)
 		break;
 	case LK_AUTH_THROTTLED:
 		auth_clear(s);
-		s->auth_throttled = 1;
 		session_reply(s, "454 4.7.0 Too many failed authentication "
 		    "attempts, try again later");
 		session_close(s, "too many authentication failures");

@@ -533,8 +533,8 @@ session_write_cb(struct bufferevent *bev, void *arg)
 static void
 session_tls_up(struct session *s)
 {
-	tls_describe(s->bev, s->tls_info, sizeof(s->tls_info));
-	tls_log_name(s->bev, s->tls_log, sizeof(s->tls_log));
+	tls_describe(s->bev, s->tls_info, sizeof(s->tls_info), s->tls_log,
+	    sizeof(s->tls_log));
 	log_info("client=%s action=tls %s", s->addr, s->tls_info);
 }
 

@@ -116,7 +116,6 @@ struct session {
 	enum auth_step		 auth_step;
 	char			 auth_user[SASL_LOGIN_MAX + 1];	/* LOGIN */
 	struct event		*auth_timer;	/* the delay after a failure */
-	int			 auth_throttled;
 	int			 local;		/* the sendmail socket */
 	uint32_t		 local_uid;
 	int			 sender_any;	/* root, trusted-users */

@@ -37,8 +37,8 @@ void		smtpd_tls_setup(struct config *);
 int		tls_available(void);
 struct bufferevent *tls_accept_socket(int fd);
 struct bufferevent *tls_accept_filter(struct bufferevent *plain);
-void		tls_describe(struct bufferevent *, char *, size_t);
-void		tls_log_name(struct bufferevent *, char *, size_t);
+void		tls_describe(struct bufferevent *, char *info, size_t,
+		    char *logname, size_t);
 void		tls_error(struct bufferevent *, char *, size_t);
 
 #endif

@@ -86,36 +86,26 @@ tls_accept_filter(struct bufferevent *plain)
 	    ssl, BUFFEREVENT_SSL_ACCEPTING, BEV_OPT_CLOSE_ON_FREE), ssl);
 }
 
-/* "TLSv1.3 with cipher TLS_AES_256_GCM_SHA384 (256/256 bits)", as
- * Postfix writes it in the Received header. */
+/* The session's TLS for the Received header, "TLSv1.3 with cipher
+ * TLS_AES_256_GCM_SHA384 (256/256 bits)" as Postfix writes it, and for
+ * log lines, "TLSv1.3:TLS_AES_256_GCM_SHA384". */
 void
-tls_describe(struct bufferevent *bev, char *buf, size_t len)
+tls_describe(struct bufferevent *bev, char *info, size_t infolen,
+    char *logname, size_t lognamelen)
 {
 	SSL		*ssl = bufferevent_openssl_get_ssl(bev);
 	const SSL_CIPHER *c;
 	int		 alg = 0, bits;
 
 	if (ssl == NULL || (c = SSL_get_current_cipher(ssl)) == NULL) {
-		strlcpy(buf, "TLS", len);
+		strlcpy(info, "TLS", infolen);
+		strlcpy(logname, "TLS", lognamelen);
 		return;
 	}
 	bits = SSL_CIPHER_get_bits(c, &alg);
-	snprintf(buf, len, "%s with cipher %s (%d/%d bits)",
+	snprintf(info, infolen, "%s with cipher %s (%d/%d bits)",
 	    SSL_get_version(ssl), SSL_CIPHER_get_name(c), bits, alg);
-}
-
-/* "TLSv1.3:TLS_AES_256_GCM_SHA384", for log lines. */
-void
-tls_log_name(struct bufferevent *bev, char *buf, size_t len)
-{
-	SSL		*ssl = bufferevent_openssl_get_ssl(bev);
-	const SSL_CIPHER *c;
-
-	if (ssl == NULL || (c = SSL_get_current_cipher(ssl)) == NULL) {
-		strlcpy(buf, "TLS", len);
-		return;
-	}
-	snprintf(buf, len, "%s:%s", SSL_get_version(ssl),
+	snprintf(logname, lognamelen, "%s:%s", SSL_get_version(ssl),
 	    SSL_CIPHER_get_name(c));
 }
 

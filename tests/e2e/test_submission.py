@@ -390,9 +390,9 @@ def test_tls_versions_and_sni(srv):
     assert "CN = mail.example.test" in r.stderr
     for old in ("-tls1", "-tls1_1"):
         r = s_client(port, old, "-cipher", "DEFAULT@SECLEVEL=0")
+        # the server's alert, not a client that would not try
         assert r.returncode != 0
-        assert "protocol version" in r.stderr or \
-            "unsupported protocol" in r.stderr, r.stderr
+        assert "alert protocol version" in r.stderr, r.stderr
     r = s_client(port, "-tls1_2")
     assert "Protocol version: TLSv1.2" in r.stderr, r.stderr
 
