@@ -25,6 +25,7 @@
 
 #define AUTH_LOGIN_MAX		255
 #define AUTH_PASSWORD_MAX	1024
+#define AUTH_CLIENT_MAX		63	/* smtpd's text of an address */
 /* hashed when the login is unknown, so that the time taken does not
  * tell which logins exist */
 #define AUTH_DUMMY_SETTING	"$6$rounds=5000$bulwarkbulwark$"
@@ -129,7 +130,7 @@ void
 answer_auth(struct link *l, struct ipc_msg *m)
 {
 	struct wire_r	 r;
-	char		 client[THROTTLE_KEY_MAX], login[AUTH_LOGIN_MAX + 1];
+	char		 client[AUTH_CLIENT_MAX + 1], login[AUTH_LOGIN_MAX + 1];
 	char		 password[AUTH_PASSWORD_MAX + 1], ckey[THROTTLE_KEY_MAX];
 	char		 lkey[THROTTLE_KEY_MAX];
 	const struct config *cf = daemon_cfg;
@@ -139,7 +140,7 @@ answer_auth(struct link *l, struct ipc_msg *m)
 
 	wire_r_init(&r, m);
 	id = wire_r_u32(&r);
-	wire_r_str(&r, client, sizeof(client) - 8);
+	wire_r_str(&r, client, sizeof(client));
 	wire_r_str(&r, login, sizeof(login));
 	wire_r_str(&r, password, sizeof(password));
 	explicit_bzero((void *)(uintptr_t)m->data, m->len);

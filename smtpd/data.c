@@ -330,6 +330,22 @@ data_chunk(struct session *s, const uint8_t *p, size_t n)
 	data_emit(s, p, n);
 }
 
+/* The first run of input bytes, without copying; 0 if there are none.
+ * The TLS filter can leave an empty chain first: then one byte is pulled
+ * up, so that the caller always moves on. */
+static int
+data_peek(struct evbuffer *in, struct evbuffer_iovec *v)
+{
+	if (evbuffer_get_length(in) == 0)
+		return 0;
+	if (evbuffer_peek(in, -1, NULL, v, 1) >= 1 && v->iov_len > 0)
+		return 1;
+	if ((v->iov_base = evbuffer_pullup(in, 1)) == NULL)
+		return 0;
+	v->iov_len = 1;
+	return 1;
+}
+
 static int
 data_consume_bdat(struct session *s, struct evbuffer *in)
 {
@@ -337,11 +353,7 @@ data_consume_bdat(struct session *s, struct evbuffer *in)
 	size_t			n;
 
 	while (s->data.chunk_left > 0) {
-		if (evbuffer_get_length(in) == 0)
-			return 0;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
-			v.iov_base = evbuffer_pullup(in, 1), v.iov_len = 1;
-		if (v.iov_base == NULL)
+		if (!data_peek(in, &v))
 			return 0;
 		n = v.iov_len < s->data.chunk_left ? v.iov_len :
 		    (size_t)s->data.chunk_left;
@@ -371,12 +383,7 @@ data_consume(struct session *s)
 	if (s->state == S_BDAT)
 		return data_consume_bdat(s, in);
 	while (s->data.st != ST_END) {
-		/* the TLS filter can leave an empty chain first */
-		if (evbuffer_get_length(in) == 0)
-			return 0;
-		if (evbuffer_peek(in, -1, NULL, &v, 1) < 1 || v.iov_len == 0)
-			v.iov_base = evbuffer_pullup(in, 1), v.iov_len = 1;
-		if (v.iov_base == NULL)
+		if (!data_peek(in, &v))
 			return 0;
 		used = data_scan(s, v.iov_base, v.iov_len);
 		evbuffer_drain(in, used);
