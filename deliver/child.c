@@ -83,19 +83,30 @@ child_check_ids(uid_t uid, gid_t gid)
 	return 0;
 }
 
-/* The user's groups (or at least the primary one), gid, uid. */
+/* The user's groups as the parent found them, else as we find them
+ * (or at least the primary one); gid; uid. */
 static int
-child_become(const struct local_user *u, struct local_result *res)
+child_setgroups(const struct local_user *u, const struct local_groups *g)
+{
+	if (g->n >= 0)
+		return setgroups((size_t)g->n, g->list);
+	/* initgroups needs the group database; without it the primary
+	 * group alone only ever gives fewer rights */
+	if (initgroups(u->name, u->gid) == -1)
+		return setgroups(1, &u->gid);
+	return 0;
+}
+
+static int
+child_become(const struct local_user *u, const struct local_groups *g,
+    struct local_result *res)
 {
 	if (u->uid == 0) {
 		mailbox_result(res, DL_PERMFAIL, "5.7.1",
 		    "will not deliver as root");
 		return -1;
 	}
-	/* initgroups needs the group database; without it the primary
-	 * group alone only ever gives fewer rights */
-	if ((initgroups(u->name, u->gid) == -1 &&
-	    setgroups(1, &u->gid) == -1) ||
+	if (child_setgroups(u, g) == -1 ||
 	    setresgid(u->gid, u->gid, u->gid) == -1 ||
 	    setresuid(u->uid, u->uid, u->uid) == -1 ||
 	    child_check_ids(u->uid, u->gid) == -1) {
@@ -161,7 +172,8 @@ child_forward(const struct local_dest *t, const struct config *cfg,
  * unless the user's ~/.forward sends the mail elsewhere (list). */
 static void
 child_mailbox(const struct local_dest *t, const struct config *cfg,
-    const struct local_env *env, char *list, struct local_result *res)
+    const struct local_groups *g, const struct local_env *env, char *list,
+    struct local_result *res)
 {
 	const struct local_user	*u = &t->user;
 	char			 path[PATH_MAX];
@@ -185,7 +197,7 @@ child_mailbox(const struct local_dest *t, const struct config *cfg,
 		mailbox_name(res, "%s/%s", u->home, path);
 	if (mbox && u->uid != 0)
 		mbox_create_as_root(path, u->uid, u->gid);
-	if (child_become(u, res) == -1 || mailbox_check_loop(env, res) == -1 ||
+	if (child_become(u, g, res) == -1 || mailbox_check_loop(env, res) == -1 ||
 	    child_forward(t, cfg, list, FORWARD_LIST_MAX, res) != 0)
 		return;
 	if (mbox)
@@ -222,18 +234,19 @@ child_maildir_at(const char *arg, const struct local_env *env,
 
 static void
 child_deliver(const struct delivery *d, const struct config *cfg,
-    const struct local_env *env, char *list, struct local_result *res)
+    const struct local_groups *g, const struct local_env *env, char *list,
+    struct local_result *res)
 {
 	const struct local_dest	*t = &d->dests[d->cur];
 	size_t			 len = strlen(t->arg);
 
 	if (t->kind == DEST_MAILBOX) {
-		child_mailbox(t, cfg, env, list, res);
+		child_mailbox(t, cfg, g, env, list, res);
 		return;
 	}
 	strlcpy(res->mailbox, t->kind == DEST_PIPE ? "command" : t->arg,
 	    sizeof(res->mailbox));
-	if (child_become(&t->user, res) == -1 ||
+	if (child_become(&t->user, g, res) == -1 ||
 	    mailbox_check_loop(env, res) == -1)
 		return;
 	if (t->kind == DEST_PIPE)
@@ -260,7 +273,8 @@ child_write(int fd, const void *buf, size_t len)
 }
 
 void
-child_main(const struct delivery *d, const struct config *cfg, int resfd)
+child_main(const struct delivery *d, const struct config *cfg,
+    const struct local_groups *g, int resfd)
 {
 	static struct local_result	res;
 	static char			list[FORWARD_LIST_MAX];
@@ -282,7 +296,7 @@ child_main(const struct delivery *d, const struct config *cfg, int resfd)
 	env.once = fstat(d->msgfd, &msg) == 0 && once_name(d->qid, &msg,
 	    d->rcpt, &d->dests[d->cur], once, sizeof(once)) == 0 ? once : NULL;
 	env.retry = (d->flags & DL_F_RETRY) != 0;
-	child_deliver(d, cfg, &env, list, &res);
+	child_deliver(d, cfg, g, &env, list, &res);
 	/* the list after the result: the pipe holds both (64 KiB), so
 	 * this does not wait for the parent, which reads once we exit */
 	rc = child_write(resfd, &res, sizeof(res));

@@ -10,6 +10,7 @@
 
 #include <ctype.h>
 #include <errno.h>
+#include <grp.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -64,18 +65,30 @@ deliver_arm(struct delivery *d, int secs)
 	return evtimer_add(d->timer, &tv);
 }
 
+/* The groups of the user the child becomes; left for the child to
+ * find (n = -1) when there are more than we keep. */
+static void
+deliver_groups(const struct local_user *u, struct local_groups *g)
+{
+	g->n = LOCAL_GROUPS_MAX;
+	if (getgrouplist(u->name, u->gid, g->list, &g->n) == -1)
+		g->n = -1;
+}
+
 /* Forks the child; -1 (nothing started) on failure. */
 static int
 deliver_fork(struct delivery *d)
 {
-	int	p[2];
-	pid_t	pid;
+	static struct local_groups	groups;
+	int				p[2];
+	pid_t				pid;
 
 	if (pipe2(p, O_CLOEXEC) == -1) {
 		log_warn("pipe");
 		return -1;
 	}
 	d->seq = ++next_seq;
+	deliver_groups(&d->dests[d->cur].user, &groups);
 	if ((pid = fork()) == -1) {
 		log_warn("fork");
 		close(p[0]);
@@ -84,7 +97,7 @@ deliver_fork(struct delivery *d)
 	}
 	if (pid == 0) {
 		close(p[0]);
-		child_main(d, daemon_cfg, p[1]);
+		child_main(d, daemon_cfg, &groups, p[1]);
 	}
 	close(p[1]);
 	d->pid = pid;

@@ -37,6 +37,8 @@
 #define LOCAL_PIPE_OUTPUT_MAX	8192	/* bytes of its output kept */
 #define LOCAL_PIPE_PATH		"/usr/bin:/bin"
 
+#define LOCAL_GROUPS_MAX	1024	/* a user's groups looked up before
+					   the fork; more: the child asks */
 #define LOCAL_NAME_MAX		256	/* user name */
 #define LOCAL_DETAIL_MAX	128	/* +detail */
 #define LOCAL_FOLDER_MAX	64	/* +detail as a Maildir folder */
@@ -63,6 +65,14 @@ struct local_user {
 	gid_t	gid;
 	char	name[LOCAL_NAME_MAX];
 	char	home[PATH_MAX];
+};
+
+/* The groups a child takes with the user's ids, read by the parent:
+ * a child that read the group database itself would load the NSS
+ * modules anew each time (half its cost). n == -1: the child must. */
+struct local_groups {
+	int	n;
+	gid_t	list[LOCAL_GROUPS_MAX];
 };
 
 /* Where a recipient's mail goes once lookup expanded it (aliases,
@@ -205,9 +215,9 @@ void	deliver_start(struct delivery *);
 void	deliver_cancel(struct delivery *);
 
 /* child.c: runs in the forked child and never returns; it delivers
- * d->dests[d->cur] */
+ * d->dests[d->cur] with the groups of that destination's user */
 void	child_main(const struct delivery *, const struct config *,
-	    int resfd) __attribute__((noreturn));
+	    const struct local_groups *, int resfd) __attribute__((noreturn));
 
 /* pipe.c: in the child, as the user: runs command with the message on
  * its stdin, a clean environment, a time limit and bounded output. */

@@ -55,6 +55,53 @@ stream_out(struct stream *s, uint8_t c)
 		(void)stream_flush(s);
 }
 
+/* n bytes that need no filtering, as stream_out would put them. */
+static void
+stream_block(struct stream *s, const uint8_t *p, size_t n)
+{
+	size_t	room;
+
+	if (n == 0)
+		return;
+	s->last = p[n - 1];
+	while (n > 0 && !s->err) {
+		room = sizeof(s->buf) - s->len;
+		if (room > n)
+			room = n;
+		memcpy(s->buf + s->len, p, room);
+		s->len += room;
+		p += room;
+		n -= room;
+		if (s->len == sizeof(s->buf))
+			(void)stream_flush(s);
+	}
+}
+
+/* How many bytes from p stream_quote would pass through unchanged with
+ * nothing held back: up to a CR (which may start a CRLF) or, when
+ * quoting, an LF (after which a From_ line may start). The window keeps
+ * the search for a CR from passing many LFs, which would make a text of
+ * bare LFs cost the square of its length. */
+#define STREAM_RUN_WINDOW	1024
+
+static size_t
+stream_plain_run(const struct stream *s, const uint8_t *p, size_t len)
+{
+	const uint8_t	*e;
+
+	if (s->cr || s->match ||
+	    ((s->flags & STREAM_QUOTE_FROM) && s->bol))
+		return 0;
+	if (len > STREAM_RUN_WINDOW)
+		len = STREAM_RUN_WINDOW;
+	if ((s->flags & STREAM_CRLF) && (e = memchr(p, '\r', len)) != NULL)
+		len = (size_t)(e - p);
+	if ((s->flags & STREAM_QUOTE_FROM) &&
+	    (e = memchr(p, '\n', len)) != NULL)
+		len = (size_t)(e - p);
+	return len;
+}
+
 /* Gives back the "^>*From" prefix held while it could still match. */
 static void
 stream_release(struct stream *s)
@@ -100,9 +147,14 @@ int
 stream_put(struct stream *s, const void *data, size_t len)
 {
 	const uint8_t	*p = data;
-	size_t		 i;
+	size_t		 i, run;
 
 	for (i = 0; i < len && !s->err; i++) {
+		if ((run = stream_plain_run(s, p + i, len - i)) > 0) {
+			stream_block(s, p + i, run);
+			i += run - 1;
+			continue;
+		}
 		if (s->flags & STREAM_CRLF) {
 			if (s->cr) {
 				s->cr = 0;
@@ -122,11 +174,7 @@ stream_put(struct stream *s, const void *data, size_t len)
 int
 stream_raw(struct stream *s, const void *data, size_t len)
 {
-	const uint8_t	*p = data;
-	size_t		 i;
-
-	for (i = 0; i < len && !s->err; i++)
-		stream_out(s, p[i]);
+	stream_block(s, data, len);
 	s->bol = s->last == '\n';
 	return s->err ? -1 : 0;
 }

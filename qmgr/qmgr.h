@@ -143,6 +143,15 @@ int		 queue_open_msg(const char *qid);
  * loaded, or -1. */
 long		 queue_recover(void (*load)(struct envelope *));
 
+/* spare.c: emptied envelope files for reuse. spare_put moves dirfd/name
+ * into the spare directory (given to spare_init once it is empty) and
+ * empties it, or unlinks it when enough are kept: 0, or -1 with errno.
+ * spare_take moves one to dirfd/name and opens it write-only, or is -1:
+ * none left, create one. */
+void		 spare_init(int sparefd);
+int		 spare_put(int dirfd, const char *name);
+int		 spare_take(int dirfd, const char *name);
+
 /* smtpd_link.c: the hand-off of new messages from smtpd. */
 void		 smtpd_link_add(uint32_t id, int fd);
 size_t		 smtpd_link_open_count(void);

@@ -25,12 +25,12 @@
 #define QUEUE_CREATE_TRIES	4096	/* one per counter value */
 #define QUEUE_SCAN_MAX		(16 * 1024 * 1024)	/* names per dir */
 
-enum { D_MSG, D_ENV, D_TMP, D_CORRUPT, D_HOLD, D_COUNT };
+enum { D_MSG, D_ENV, D_TMP, D_CORRUPT, D_HOLD, D_SPARE, D_COUNT };
 
 static const char *const dir_names[D_COUNT] = {
-	"msg", "env", "tmp", "corrupt", "hold",
+	"msg", "env", "tmp", "corrupt", "hold", "spare",
 };
-static int		dfd[D_COUNT] = { -1, -1, -1, -1, -1 };
+static int		dfd[D_COUNT] = { -1, -1, -1, -1, -1, -1 };
 static unsigned		qid_counter;
 
 static int
@@ -157,14 +157,26 @@ queue_write_all(int fd, const char *p, size_t len)
 	return 0;
 }
 
+/* tmp/QID, empty and open for writing: a spare envelope file if there
+ * is one, else a new one. */
+static int
+queue_tmp_open(const char *qid)
+{
+	int	fd;
+
+	if ((fd = spare_take(dfd[D_TMP], qid)) != -1)
+		return fd;
+	return openat(dfd[D_TMP], qid, O_WRONLY | O_CREAT | O_TRUNC |
+	    O_CLOEXEC | O_NOFOLLOW, 0600);
+}
+
 /* tmp/QID, written and synced; -1 after removing what it wrote. */
 static int
 queue_env_tmp(const char *qid, const char *text, size_t len)
 {
 	int	fd;
 
-	fd = openat(dfd[D_TMP], qid, O_WRONLY | O_CREAT | O_TRUNC |
-	    O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = queue_tmp_open(qid);
 	if (fd == -1) {
 		log_warn("queue: create tmp/%s", qid);
 		return -1;
@@ -198,6 +210,15 @@ queue_env_write(const struct envelope *env)
 	free(text);
 	if (rc == -1)
 		return -1;
+	/* swapped, the old envelope's file becomes a spare; a file system
+	 * that cannot swap frees it in the rename */
+	if (renameat2(dfd[D_TMP], env->qid, dfd[d], env->qid,
+	    RENAME_EXCHANGE) == 0) {
+		rc = queue_sync_dir(d);
+		if (spare_put(dfd[D_TMP], env->qid) == -1)
+			log_warn("queue: remove tmp/%s", env->qid);
+		return rc;
+	}
 	if (renameat(dfd[D_TMP], env->qid, dfd[d], env->qid) == -1) {
 		log_warn("queue: rename tmp/%s to %s/", env->qid, dir_names[d]);
 		unlinkat(dfd[D_TMP], env->qid, 0);
@@ -246,8 +267,7 @@ batch_write_envelopes(struct envelope **envs, size_t n, int *rc, int *fds,
 		if (rc[i] == -1)
 			continue;
 		text = envelope_format(envs[i], &len);
-		fds[i] = openat(dfd[D_TMP], envs[i]->qid, O_WRONLY | O_CREAT |
-		    O_TRUNC | O_CLOEXEC | O_NOFOLLOW, 0600);
+		fds[i] = queue_tmp_open(envs[i]->qid);
 		if (text == NULL || fds[i] == -1 ||
 		    queue_write_all(fds[i], text, len) == -1) {
 			log_warn("queue: write tmp/%s", envs[i]->qid);
@@ -355,6 +375,17 @@ queue_unlink(int d, const char *qid)
 	return 0;
 }
 
+/* An envelope that is done with: kept as a spare, else unlinked. */
+static int
+queue_unlink_env(int d, const char *qid)
+{
+	if (spare_put(dfd[d], qid) == -1 && errno != ENOENT) {
+		log_warn("queue: remove %s/%s", dir_names[d], qid);
+		return -1;
+	}
+	return 0;
+}
+
 int
 queue_remove(const char *qid)
 {
@@ -365,13 +396,13 @@ queue_remove(const char *qid)
 	 * of this turn of the event loop. A message file left behind
 	 * without its envelope is removed by the recovery scan: msg/ needs
 	 * no sync. A held message's envelope is in hold/. */
-	if (unlinkat(dfd[D_ENV], qid, 0) == -1) {
+	if (spare_put(dfd[D_ENV], qid) == -1) {
 		if (errno != ENOENT) {
 			log_warn("queue: remove env/%s", qid);
 			return -1;
 		}
 		d = D_HOLD;
-		if (queue_unlink(D_HOLD, qid) == -1)
+		if (queue_unlink_env(D_HOLD, qid) == -1)
 			return -1;
 	}
 	queue_sync_later(d);
@@ -385,7 +416,7 @@ queue_delete(const struct envelope *env)
 {
 	int	d = env->held ? D_HOLD : D_ENV;
 
-	if (queue_unlink(d, env->qid) == -1)
+	if (queue_unlink_env(d, env->qid) == -1)
 		return -1;
 	(void)queue_sync_dir(d);
 	(void)queue_unlink(D_MSG, env->qid);
@@ -647,19 +678,22 @@ queue_recover_msg(const char *name)
 		    name);
 }
 
+/* Empties tmp/ (what it holds was never committed) or spare/ (what it
+ * holds is empty: not worth a log line). */
 static int
-queue_clean_tmp(void)
+queue_clean(int d)
 {
 	struct names	nl;
 	size_t		i;
 	char		safe[201];
 
-	if (queue_list(D_TMP, &nl) == -1)
+	if (queue_list(d, &nl) == -1)
 		return -1;
 	for (i = 0; i < nl.n; i++) {
 		queue_safe_name(nl.v[i], safe, sizeof(safe));
-		if (queue_unlink(D_TMP, nl.v[i]) == 0)
-			log_info("queue: removed stale tmp/%s", safe);
+		if (queue_unlink(d, nl.v[i]) == 0 && d != D_SPARE)
+			log_info("queue: removed stale %s/%s", dir_names[d],
+			    safe);
 	}
 	names_free(&nl);
 	return 0;
@@ -673,8 +707,9 @@ queue_recover(void (*load)(struct envelope *))
 	size_t			i, k;
 	long			n = 0;
 
-	if (queue_clean_tmp() == -1)
+	if (queue_clean(D_TMP) == -1 || queue_clean(D_SPARE) == -1)
 		return -1;
+	spare_init(dfd[D_SPARE]);
 	for (k = 0; k < sizeof(envdirs) / sizeof(envdirs[0]); k++) {
 		if (queue_list(envdirs[k], &nl) == -1)
 			return -1;

@@ -291,6 +291,25 @@ data_byte(struct session *s, uint8_t c)
 	}
 }
 
+/* Where the text from p[i] ends: the first CR or LF, or n. The window
+ * keeps a search for the one from passing many of the other, which
+ * would make text of bare LFs (or CRs) cost the square of its length. */
+#define DATA_RUN_WINDOW	1024
+
+static size_t
+data_text_run(const uint8_t *p, size_t i, size_t n)
+{
+	const uint8_t	*cr, *lf;
+
+	if (n - i > DATA_RUN_WINDOW)
+		n = i + DATA_RUN_WINDOW;
+	if ((cr = memchr(p + i, '\r', n - i)) != NULL)
+		n = (size_t)(cr - p);
+	if ((lf = memchr(p + i, '\n', n - i)) != NULL)
+		n = (size_t)(lf - p);
+	return n;
+}
+
 /* Scans what is in the input; returns the bytes used (up to the end). */
 static size_t
 data_scan(struct session *s, const uint8_t *p, size_t n)
@@ -300,9 +319,7 @@ data_scan(struct session *s, const uint8_t *p, size_t n)
 	for (i = 0; i < n && s->data.st != ST_END; ) {
 		if (s->data.st == ST_TEXT) {
 			/* the common case: copy a run of plain text */
-			for (run = i; run < n && p[run] != '\r' &&
-			    p[run] != '\n'; run++)
-				;
+			run = data_text_run(p, i, n);
 			if (run > i) {
 				data_emit(s, p + i, run - i);
 				i = run;

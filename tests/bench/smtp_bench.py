@@ -5,7 +5,7 @@ figures; it never passes or fails anything.
   smtp_bench.py [--host 127.0.0.1] [--port 2525] [-n 2000]
                 [-c 1,8,32] [--sizes 1024,102400] [--rcpt user@domain]
                 [--pids PID,...] [--idle 1000] [--maildir DIR]
-                [--postfix [--postfix-port 2626]]
+                [--postfix [--postfix-port 2626]] [--repeat R]
 
 For each concurrency and body size it sends n messages (one per
 connection-reuse session: EHLO once, then MAIL/RCPT/DATA per message over
@@ -18,11 +18,15 @@ every message is delivered, and the rate that makes. --postfix runs the
 same load against a private Postfix instance (postfix_rival.sh, beside
 this file) in the same run, delivering into the same Maildir (emptied
 between the two servers), and prints the ratios Bulwark/Postfix of the
-accept and end-to-end rates for each case."""
+accept and end-to-end rates for each case. The two servers take turns
+case by case (Bulwark, then Postfix, for each case), so that whatever
+drifts on a shared machine during the run falls on both; --repeat R
+runs every case R times in that order and prints the median ratio.
+Before each case the file systems are synced, so that neither server
+pays for the other's write-back."""
 import argparse
 import asyncio
 import os
-import shutil
 import subprocess
 import time
 
@@ -126,6 +130,7 @@ async def run(args, conc, size, pids):
     body = make_body(size)
     if args.maildir:
         clear_new(args.maildir)
+    os.sync()
     before = count_new(args.maildir) if args.maildir else 0
     lat, errors, peak = [], [], [0]
     per = [args.n // conc + (1 if i < args.n % conc else 0) for i in range(conc)]
@@ -184,30 +189,53 @@ def main():
     ap.add_argument("--maildir", default="")
     ap.add_argument("--postfix", action="store_true")
     ap.add_argument("--postfix-port", type=int, default=2626)
+    ap.add_argument("--repeat", type=int, default=1)
     args = ap.parse_args()
     pids = [int(p) for p in args.pids.split(",") if p]
     cases = [(int(s), int(c)) for s in args.sizes.split(",")
              for c in args.c.split(",")]
-    args.label = "bulwark"
-    ours = [asyncio.run(run(args, c, s, pids)) for s, c in cases]
-    if args.idle:
-        asyncio.run(idle(args, pids))
-    if not args.postfix:
-        return
-    if args.maildir:
-        shutil.rmtree(args.maildir, ignore_errors=True)
+    servers = [("bulwark", args.port, pids)]
     rival = os.path.join(HERE, "postfix_rival.sh")
-    subprocess.run([rival, "start", str(args.postfix_port)], check=True)
+    if args.postfix:
+        subprocess.run([rival, "start", str(args.postfix_port)], check=True)
+        servers.append(("postfix", args.postfix_port, []))
+    results = {}        # (label, size, conc) -> [(accept, e2e), ...]
     try:
-        args.port, args.label = args.postfix_port, "postfix"
-        theirs = [asyncio.run(run(args, c, s, [])) for s, c in cases]
+        for _ in range(args.repeat):
+            for s, c in cases:
+                for label, port, ps in servers:
+                    args.label, args.port = label, port
+                    results.setdefault((label, s, c), []).append(
+                        asyncio.run(run(args, c, s, ps)))
+        if args.idle:
+            args.label, args.port = servers[0][0], servers[0][1]
+            asyncio.run(idle(args, pids))
     finally:
-        subprocess.run([rival, "stop", str(args.postfix_port)])
-    for (s, c), (a, ae), (b, be) in zip(cases, ours, theirs):
-        e2e = (f"  e2e = {ae / be:.2f}" if ae and be else "")
-        print(f"ratio    c={c:<3} size={s:<7} bulwark/postfix accept = "
-              f"{a / b if b else 0:.2f}{e2e}")
+        if args.postfix:
+            subprocess.run([rival, "stop", str(args.postfix_port)])
+    if args.postfix:
+        print_ratios(cases, results)
 
+
+def median(values):
+    v = sorted(values)
+    return v[len(v) // 2] if len(v) % 2 else (v[len(v) // 2 - 1] + v[len(v) // 2]) / 2
+
+
+def print_ratios(cases, results):
+    """Per case, the median of the per-round ratios: each round's two
+    runs were next to each other in time, so their ratio is the figure
+    least touched by drift."""
+    for s, c in cases:
+        ours, theirs = results[("bulwark", s, c)], results[("postfix", s, c)]
+        acc = [a / b for (a, _), (b, _) in zip(ours, theirs) if b]
+        e2e = [ae / be for (_, ae), (_, be) in zip(ours, theirs) if ae and be]
+        text = f"ratio    c={c:<3} size={s:<7} bulwark/postfix accept = {median(acc):.2f}"
+        if e2e:
+            text += f"  e2e = {median(e2e):.2f}"
+        if len(acc) > 1:
+            text += "  (rounds: " + " ".join(f"{r:.2f}" for r in acc) + ")"
+        print(text)
 
 if __name__ == "__main__":
     main()

@@ -89,6 +89,90 @@ test_quote(void **state)
 	check_quote("\rFrom x\r\n", "\rFrom x\n");	/* a bare CR is data */
 }
 
+/* What the filters must make of in: CRLF to LF, then ">" before every
+ * line that matches ^>*From , then a final LF if missing. */
+static size_t
+reference_filter(const uint8_t *in, size_t n, uint8_t *out)
+{
+	size_t	i, o = 0, j, len = 0;
+	uint8_t	*conv = malloc(n + 1);
+
+	assert_non_null(conv);
+	for (i = 0; i < n; i++)
+		if (!(in[i] == '\r' && i + 1 < n && in[i + 1] == '\n'))
+			conv[len++] = in[i];
+	for (i = 0; i < len; i++) {
+		if (i == 0 || conv[i - 1] == '\n') {
+			for (j = i; j < len && conv[j] == '>'; j++)
+				;
+			if (len - j >= 5 && memcmp(conv + j, "From ", 5) == 0)
+				out[o++] = '>';
+		}
+		out[o++] = conv[i];
+	}
+	if (o > 0 && out[o - 1] != '\n')
+		out[o++] = '\n';
+	free(conv);
+	return o;
+}
+
+struct bigsink {
+	uint8_t	*buf;
+	size_t	 len, cap;
+};
+
+static int
+bigsink_write(void *arg, const void *p, size_t n)
+{
+	struct bigsink	*k = arg;
+
+	assert_true(n <= k->cap - k->len);
+	memcpy(k->buf + k->len, p, n);
+	k->len += n;
+	return 0;
+}
+
+/* Random text made of the bytes that matter (CR, LF, '>', "From "),
+ * longer than the stream's buffer, put in random pieces: the block
+ * copies must give what byte-at-a-time filtering would. */
+static void
+test_filter_random(void **state)
+{
+	static const char *const bits[] = { "\r", "\n", "\r\n", ">",
+	    "From ", "Fro", "x", "abcdefghijklmnopqrstuvwxyz0123456789" };
+	size_t		 cap = 3 * STREAM_BUFSZ, n, i, want_len, put, k;
+	uint8_t		*in = malloc(cap), *want = malloc(2 * cap);
+	struct bigsink	 sink = { malloc(2 * cap), 0, 2 * cap };
+	int		 round;
+
+	assert_true(in != NULL && want != NULL && sink.buf != NULL);
+	srandom(1);
+	for (round = 0; round < 200; round++) {
+		size_t limit = round % 10 == 0 ? cap - 64 : 512;
+
+		for (n = 0; n < limit; n += strlen(bits[k])) {
+			k = (size_t)random() % (sizeof(bits) / sizeof(bits[0]));
+			memcpy(in + n, bits[k], strlen(bits[k]));
+		}
+		want_len = reference_filter(in, n, want);
+		sink.len = 0;
+		stream_init(&st, STREAM_CRLF | STREAM_QUOTE_FROM,
+		    bigsink_write, &sink);
+		for (i = 0; i < n; i += put) {
+			put = 1 + (size_t)random() % (round % 2 ? 7 : 9000);
+			if (put > n - i)
+				put = n - i;
+			assert_int_equal(stream_put(&st, in + i, put), 0);
+		}
+		assert_int_equal(stream_finish(&st), 0);
+		assert_int_equal(sink.len, want_len);
+		assert_memory_equal(sink.buf, want, want_len);
+	}
+	free(in);
+	free(want);
+	free(sink.buf);
+}
+
 static void
 test_raw_not_quoted(void **state)
 {
@@ -498,6 +582,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_quote),
+		cmocka_unit_test(test_filter_random),
 		cmocka_unit_test(test_raw_not_quoted),
 		cmocka_unit_test(test_from_line),
 		cmocka_unit_test(test_expand),
