@@ -355,7 +355,7 @@ bounce_queue(struct envelope *env, int64_t now)
 		queue_discard(rp.qid);
 		return -1;
 	}
-	if (queue_commit(&out, why, sizeof(why)) == -1) {
+	if (commit_one(&out, why, sizeof(why)) == -1) {
 		log_warnx("qid=%s: delivery report not queued: %s", env->qid,
 		    why);
 		envelope_free(&out);

@@ -4,7 +4,7 @@
  * of one link, owned by the user it claims nothing about (the owner is
  * who sent it), of bounded size, and parse (common/maildrop.c) whole.
  * Queued like smtpd's messages: msg/QID with the Received: line first,
- * then the envelope, committed by queue_commit().
+ * then the envelope, committed by commit_one().
  */
 #include <sys/stat.h>
 
@@ -168,7 +168,7 @@ pickup_queue(struct pickup_file *f, const char *login)
 	close(fd);
 	strlcpy(why, "out of memory", sizeof(why));
 	if (pickup_envelope(f, login, &env) == -1 ||
-	    queue_commit(&env, why, sizeof(why)) == -1) {
+	    commit_one(&env, why, sizeof(why)) == -1) {
 		log_warnx("pickup: maildrop/%s: cannot queue: %s", f->name,
 		    why);
 		queue_discard(env.qid);

@@ -120,6 +120,8 @@ qmgr_start(void)
 	if (queue_init() == -1)
 		fatalx("queue: cannot set up the queue directory");
 	qmgr_started = sched_now();
+	/* without it, commits are made in the event loop: slower, as sure */
+	(void)syncer_init();
 	sched_init();
 	if ((n = queue_recover(sched_recovered)) == -1)
 		fatalx("queue: cannot scan the queue directory");

@@ -108,16 +108,13 @@ int		 envelope_rcpt_final(const struct envelope_rcpt *);
 int		 queue_init(void);
 /* Creates msg/QID write-only and returns its descriptor, or -1. */
 int		 queue_create(char qid[QMGR_QID_LEN + 1]);
-/* Make msg/QID and its envelope durable: the commit point. Sets
- * env->size from the file. 0, or -1 with a reason in why. */
-int		 queue_commit(struct envelope *, char *why, size_t whylen);
-/* The same for n envelopes at once, syncing each directory once for the
- * batch; rc[i] is 0 or -1 with why[i] (whylen bytes each) set. */
-/* msgfds: a descriptor of each message file, or -1 to open it by name;
- * NULL for all by name */
-void		 queue_commit_batch(struct envelope **, const int *msgfds,
-		    size_t n, int *rc,
-		    char why[][128], size_t whylen);
+/* The steps of a commit (commit.c): tmp/QID with the envelope written
+ * (not synced yet), open for writing, or -1; tmp/QID renamed to env/QID
+ * (0 or -1); the directories that a commit syncs. */
+int		 queue_env_prepare(const struct envelope *);
+int		 queue_env_install(const char *qid);
+enum queue_dir { QUEUE_DIR_MSG, QUEUE_DIR_ENV };
+int		 queue_dir_fd(enum queue_dir);
 /* Rewrite env/QID (hold/QID if held) atomically and durably. */
 int		 queue_env_write(const struct envelope *);
 /* Remove a delivered message: env/QID (or hold/QID) first, then
@@ -151,6 +148,46 @@ long		 queue_recover(void (*load)(struct envelope *));
 void		 spare_init(int sparefd);
 int		 spare_put(int dirfd, const char *name);
 int		 spare_take(int dirfd, const char *name);
+
+/* syncer.c: fsync(2) in a few threads of their own. A job's done()
+ * runs in the event loop once its fd is synced (err: 0 or errno).
+ * syncer_ready() is 0 until syncer_init() has succeeded. */
+struct sync_job {
+	int		  fd;
+	int		  err;
+	void		(*done)(struct sync_job *);
+	void		 *arg;
+	struct sync_job	 *next;
+};
+int		 syncer_init(void);
+int		 syncer_ready(void);
+void		 syncer_submit(struct sync_job *);
+
+/* commit.c: msg/QID and its envelope made durable, the commit point;
+ * env->size is set from the file. commit_start does it for a batch in
+ * the background and calls done() for each item, with rc 0, or -1 and
+ * why (the caller then discards the message); commit_one does it for
+ * one message at once: 0, or -1 with why. */
+struct commit_batch;
+struct commit_item {
+	struct envelope		*env;
+	int			 msgfd;	/* the caller's, or -1: by name */
+	int			 rc;
+	char			 why[128];
+	void			*arg;	/* the caller's */
+	/* commit.c's own */
+	struct commit_batch	*batch;
+	int			 ownfd;
+	int			 envfd;
+	struct sync_job		 job;
+};
+typedef void	 commit_done_fn(struct commit_item *);
+void		 commit_start(struct commit_item **, size_t n,
+		    commit_done_fn *);
+/* done() for each item at once, failed with why */
+void		 commit_refuse(struct commit_item **, size_t n,
+		    commit_done_fn *, const char *why);
+int		 commit_one(struct envelope *, char *why, size_t whylen);
 
 /* smtpd_link.c: the hand-off of new messages from smtpd. */
 void		 smtpd_link_add(uint32_t id, int fd);

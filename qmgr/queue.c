@@ -227,122 +227,42 @@ queue_env_write(const struct envelope *env)
 	return queue_sync_dir(d);
 }
 
-/* Phase 1: every message file on disk, its size in its envelope. */
-static void
-batch_sync_messages(struct envelope **envs, const int *msgfds, size_t n,
-    int *rc, char why[][128], size_t whylen)
-{
-	struct stat	st;
-	size_t		i;
-	int		fd, own;
-
-	for (i = 0; i < n; i++) {
-		fd = msgfds != NULL ? msgfds[i] : -1;
-		if ((own = fd == -1))
-			fd = openat(dfd[D_MSG], envs[i]->qid, O_RDONLY |
-			    O_CLOEXEC | O_NOFOLLOW);
-		if (fd == -1 || fstat(fd, &st) == -1 ||
-		    !S_ISREG(st.st_mode) || fsync(fd) == -1) {
-			log_warn("queue: sync msg/%s", envs[i]->qid);
-			snprintf(why[i], whylen, "cannot sync the message file");
-			rc[i] = -1;
-		} else
-			envs[i]->size = (uint64_t)st.st_size;
-		if (own && fd != -1)
-			close(fd);
-	}
-}
-
-/* Phase 2: envelopes written to tmp/ first, then synced: one journal
- * commit carries them all instead of one each. */
-static void
-batch_write_envelopes(struct envelope **envs, size_t n, int *rc, int *fds,
-    char why[][128], size_t whylen)
+int
+queue_env_prepare(const struct envelope *env)
 {
 	char	*text;
-	size_t	 i, len;
+	size_t	 len;
+	int	 fd;
 
-	for (i = 0; i < n; i++) {
-		fds[i] = -1;
-		if (rc[i] == -1)
-			continue;
-		text = envelope_format(envs[i], &len);
-		fds[i] = queue_tmp_open(envs[i]->qid);
-		if (text == NULL || fds[i] == -1 ||
-		    queue_write_all(fds[i], text, len) == -1) {
-			log_warn("queue: write tmp/%s", envs[i]->qid);
-			snprintf(why[i], whylen, "cannot write the envelope");
-			rc[i] = -1;
-		}
-		free(text);
+	if ((text = envelope_format(env, &len)) == NULL) {
+		log_warnx("queue: cannot format the envelope of %s", env->qid);
+		return -1;
 	}
-	for (i = 0; i < n; i++) {
-		if (fds[i] == -1)
-			continue;
-		if (rc[i] == 0 && fsync(fds[i]) == -1) {
-			log_warn("queue: sync tmp/%s", envs[i]->qid);
-			snprintf(why[i], whylen, "cannot sync the envelope");
-			rc[i] = -1;
-		}
-		if (close(fds[i]) == -1 && rc[i] == 0) {
-			snprintf(why[i], whylen, "cannot write the envelope");
-			rc[i] = -1;
-		}
+	if ((fd = queue_tmp_open(env->qid)) == -1 ||
+	    queue_write_all(fd, text, len) == -1) {
+		log_warn("queue: write tmp/%s", env->qid);
+		if (fd != -1)
+			close(fd);
+		fd = -1;
 	}
-}
-
-/* Fails every member still standing (a directory would not sync). */
-static void
-batch_fail(size_t n, int *rc, char why[][128], size_t whylen,
-    const char *text)
-{
-	size_t	i;
-
-	for (i = 0; i < n; i++)
-		if (rc[i] == 0) {
-			rc[i] = -1;
-			snprintf(why[i], whylen, "%s", text);
-		}
-}
-
-void
-queue_commit_batch(struct envelope **envs, const int *msgfds, size_t n,
-    int *rc, char why[][128], size_t whylen)
-{
-	int	fds[QMGR_COMMIT_BATCH];
-	size_t	i;
-
-	memset(rc, 0, n * sizeof(*rc));
-	batch_sync_messages(envs, msgfds, n, rc, why, whylen);
-	if (queue_sync_dir(D_MSG) == -1)
-		batch_fail(n, rc, why, whylen,
-		    "cannot sync the message directory");
-	batch_write_envelopes(envs, n, rc, fds, why, whylen);
-	for (i = 0; i < n; i++) {
-		if (rc[i] == 0 && renameat(dfd[D_TMP], envs[i]->qid,
-		    dfd[D_ENV], envs[i]->qid) == -1) {
-			log_warn("queue: rename tmp/%s to env/", envs[i]->qid);
-			snprintf(why[i], whylen, "cannot commit the envelope");
-			rc[i] = -1;
-		}
-	}
-	/* the callers discard whatever failed, env/ and tmp/ included */
-	if (queue_sync_dir(D_ENV) == -1)
-		batch_fail(n, rc, why, whylen,
-		    "cannot sync the envelope directory");
+	free(text);
+	return fd;
 }
 
 int
-queue_commit(struct envelope *env, char *why, size_t whylen)
+queue_env_install(const char *qid)
 {
-	struct envelope	*envs[1] = { env };
-	char		 reason[1][128];
-	int		 rc;
+	if (renameat(dfd[D_TMP], qid, dfd[D_ENV], qid) == -1) {
+		log_warn("queue: rename tmp/%s to env/", qid);
+		return -1;
+	}
+	return 0;
+}
 
-	queue_commit_batch(envs, NULL, 1, &rc, reason, sizeof(reason[0]));
-	if (rc == -1)
-		strlcpy(why, reason[0], whylen);
-	return rc;
+int
+queue_dir_fd(enum queue_dir which)
+{
+	return dfd[which == QUEUE_DIR_MSG ? D_MSG : D_ENV];
 }
 
 static void

@@ -46,6 +46,18 @@ struct incoming {
 						   -1: opened again by name */
 	uint32_t		 commit_id;
 	TAILQ_ENTRY(incoming)	 batch_entry;
+	/* being committed: it ends when the commit does. A peer that
+	 * goes (peer NULL) or aborts meanwhile never saw a 250, so a
+	 * message committed then is removed again. */
+	struct commit_item	 ci;
+	struct commit_round	*round;
+	int			 aborted;
+};
+
+/* The commits given to commit.c at once; a few may be under way. */
+#define COMMIT_ROUNDS_MAX	2
+struct commit_round {
+	size_t	left;
 };
 
 struct smtpd_peer {
@@ -61,6 +73,7 @@ static TAILQ_HEAD(, smtpd_peer)	peers = TAILQ_HEAD_INITIALIZER(peers);
  * together: each directory is synced once per batch, not per message. */
 static TAILQ_HEAD(, incoming)	batch = TAILQ_HEAD_INITIALIZER(batch);
 static struct event		*batch_ev;
+static unsigned			nrounds;
 static size_t			nopen_total;
 static struct wire_w		wbuf;
 
@@ -100,22 +113,35 @@ incoming_find(struct smtpd_peer *p, const char *qid)
 	return NULL;
 }
 
+static void
+incoming_detach(struct smtpd_peer *p, struct incoming *in)
+{
+	TAILQ_REMOVE(&p->open, in, entry);
+	p->nopen--;
+	p->bytes -= in->bytes;
+	in->peer = NULL;
+}
+
+static void
+incoming_free(struct incoming *in)
+{
+	if (in->fd != -1)
+		close(in->fd);
+	nopen_total--;
+	envelope_free(&in->env);
+	free(in);
+}
+
 /* Forget an uncommitted message; discard its file unless committed. */
 static void
 incoming_end(struct smtpd_peer *p, struct incoming *in, int discard)
 {
-	if (in->fd != -1)
-		close(in->fd);
 	if (discard)
 		queue_discard(in->env.qid);
 	if (in->batched)
 		TAILQ_REMOVE(&batch, in, batch_entry);
-	TAILQ_REMOVE(&p->open, in, entry);
-	p->nopen--;
-	nopen_total--;
-	p->bytes -= in->bytes;
-	envelope_free(&in->env);
-	free(in);
+	incoming_detach(p, in);
+	incoming_free(in);
 }
 
 static void
@@ -313,9 +339,11 @@ smtpd_commit(struct smtpd_peer *p, struct ipc_msg *m)
 		link_drop(p->link, "malformed commit");
 		return;
 	}
-	if ((in = incoming_find(p, qid)) == NULL) {
+	if ((in = incoming_find(p, qid)) == NULL || in->round != NULL ||
+	    in->batched) {
 		envelope_free(&env);
-		link_drop(p->link, "commit of an unknown queue file");
+		link_drop(p->link, in == NULL ? "commit of an unknown queue "
+		    "file" : "commit sent twice");
 		return;
 	}
 	/* the recipients gathered here, the rest from the commit */
@@ -329,8 +357,6 @@ smtpd_commit(struct smtpd_peer *p, struct ipc_msg *m)
 		smtpd_commit_fail(p, in, id, in->failed);
 	else if (nrcpt == 0 || nrcpt != in->nrcpt)
 		smtpd_commit_fail(p, in, id, "recipient count mismatch");
-	else if (in->batched)
-		smtpd_commit_fail(p, in, id, "commit sent twice");
 	else {
 		in->batched = 1;
 		in->commit_id = id;
@@ -342,33 +368,68 @@ smtpd_commit(struct smtpd_peer *p, struct ipc_msg *m)
 	qmgr_idle_check();
 }
 
+/* The end of one commit: answered, or undone if nobody waits for it. */
+static void
+smtpd_commit_done(struct commit_item *ci)
+{
+	struct incoming		*in = ci->arg;
+	struct commit_round	*round = in->round;
+
+	in->round = NULL;
+	if (in->peer == NULL || in->aborted) {
+		if (ci->rc == 0)
+			(void)queue_remove(in->env.qid);
+		else
+			queue_discard(in->env.qid);
+		log_info("qid=%s status=aborted reason=\"%s before the "
+		    "commit ended\"", in->env.qid, in->peer == NULL ?
+		    "smtpd went away" : "the session ended");
+		if (in->peer != NULL)
+			incoming_detach(in->peer, in);
+		incoming_free(in);
+	} else if (ci->rc == 0)
+		smtpd_commit_ok(in->peer, in, in->commit_id);
+	else
+		smtpd_commit_fail(in->peer, in, in->commit_id, ci->why);
+	if (--round->left == 0) {
+		free(round);
+		nrounds--;
+		if (!TAILQ_EMPTY(&batch))
+			event_active(batch_ev, EV_TIMEOUT, 0);
+	}
+	qmgr_idle_check();
+}
+
+/* The commits waiting, as one round; another may still be under way. */
 static void
 smtpd_commit_batch(evutil_socket_t fd, short ev, void *arg)
 {
-	struct envelope	*envs[QMGR_COMMIT_BATCH];
-	struct incoming	*in, *v[QMGR_COMMIT_BATCH];
-	char		 why[QMGR_COMMIT_BATCH][128];
-	int		 rc[QMGR_COMMIT_BATCH], fds[QMGR_COMMIT_BATCH] = { 0 };
-	size_t		 i, n = 0;
+	struct commit_item	*items[QMGR_COMMIT_BATCH];
+	struct commit_round	*round;
+	struct incoming		*in;
+	size_t			 n = 0;
 
+	if (nrounds >= COMMIT_ROUNDS_MAX || TAILQ_EMPTY(&batch))
+		return;
+	if ((round = calloc(1, sizeof(*round))) == NULL) {
+		log_warn("commit round");
+		if (nrounds == 0)	/* nothing else will call again */
+			event_active(batch_ev, EV_TIMEOUT, 0);
+		return;
+	}
+	nrounds++;
 	while ((in = TAILQ_FIRST(&batch)) != NULL && n < QMGR_COMMIT_BATCH) {
 		TAILQ_REMOVE(&batch, in, batch_entry);
 		in->batched = 0;
-		v[n] = in;
-		fds[n] = in->fd;
-		envs[n++] = &in->env;
+		in->round = round;
+		memset(&in->ci, 0, sizeof(in->ci));
+		in->ci.env = &in->env;
+		in->ci.msgfd = in->fd;
+		in->ci.arg = in;
+		items[n++] = &in->ci;
 	}
-	queue_commit_batch(envs, fds, n, rc, why, sizeof(why[0]));
-	for (i = 0; i < n; i++) {
-		if (rc[i] == 0)
-			smtpd_commit_ok(v[i]->peer, v[i], v[i]->commit_id);
-		else
-			smtpd_commit_fail(v[i]->peer, v[i], v[i]->commit_id,
-			    why[i]);
-	}
-	if (!TAILQ_EMPTY(&batch))
-		event_active(batch_ev, EV_TIMEOUT, 0);
-	qmgr_idle_check();
+	round->left = n;
+	commit_start(items, n, smtpd_commit_done);
 }
 
 static void
@@ -387,6 +448,10 @@ smtpd_abort(struct smtpd_peer *p, struct ipc_msg *m)
 	/* a refused commit has already removed its file */
 	if ((in = incoming_find(p, qid)) == NULL)
 		return;
+	if (in->round != NULL) {	/* its commit ends it */
+		in->aborted = 1;
+		return;
+	}
 	log_info("qid=%s status=aborted", qid);
 	incoming_end(p, in, 1);
 	qmgr_idle_check();
@@ -430,6 +495,10 @@ smtpd_gone(struct link *l)
 	if ((p = peer_find(l)) == NULL)
 		return;
 	while ((in = TAILQ_FIRST(&p->open)) != NULL) {
+		if (in->round != NULL) {	/* its commit ends it */
+			incoming_detach(p, in);
+			continue;
+		}
 		log_info("qid=%s status=aborted reason=\"%s went away\"",
 		    in->env.qid, l->name);
 		incoming_end(p, in, 1);

@@ -273,14 +273,9 @@ send_rcpt(uint32_t id, const char *qid, const char *addr, const char *orcpt,
 	send_frame(q.smtpd, QM_RCPT, -1);
 }
 
-/* Returns the reply type (QM_COMMIT_OK or QM_COMMIT_FAIL). */
-static int
-commit(uint32_t id, const char *qid, const char *sender, uint32_t nrcpt)
+static void
+send_commit(uint32_t id, const char *qid, const char *sender, uint32_t nrcpt)
 {
-	struct ipc_msg	m;
-	struct wire_r	r;
-	char		rqid[QM_QID_MAX + 1];
-
 	wire_w_init(&w);
 	wire_w_u32(&w, id);
 	wire_w_str(&w, qid);
@@ -296,6 +291,17 @@ commit(uint32_t id, const char *qid, const char *sender, uint32_t nrcpt)
 	wire_w_u64(&w, strlen(BODY));
 	wire_w_u32(&w, nrcpt);
 	send_frame(q.smtpd, QM_COMMIT, -1);
+}
+
+/* Returns the reply type (QM_COMMIT_OK or QM_COMMIT_FAIL). */
+static int
+commit(uint32_t id, const char *qid, const char *sender, uint32_t nrcpt)
+{
+	struct ipc_msg	m;
+	struct wire_r	r;
+	char		rqid[QM_QID_MAX + 1];
+
+	send_commit(id, qid, sender, nrcpt);
 	assert_int_equal(recv_frame(q.smtpd, smtpd_rules, &m, WAIT_MS), 0);
 	wire_r_init(&r, &m);
 	assert_int_equal(wire_r_u32(&r), id);
@@ -650,6 +656,87 @@ test_protocol(void **state)
 	answer(&d, DL_OK, "2.0.0", "ok");
 	assert_true(wait_file("env", qid, 0, WAIT_MS));
 	assert_true(wait_file("msg", qid, 0, WAIT_MS));
+	qmgr_kill();
+}
+
+/* A commit that nobody waits for any more, as smtpd's ABORT or the end
+ * of its link right behind it: the commit may be under way in the
+ * background by then. The message must be delivered if, and only if,
+ * it was answered with success; either way no file is left. */
+static void
+unanswered_commit(uint32_t id, int close_link, useconds_t after)
+{
+	struct ipc_msg	 m;
+	struct wire_r	 r;
+	struct delivery	 d;
+	char		 qid[QM_QID_MAX + 1], barrier[QM_QID_MAX + 1];
+	int		 answered_ok = 0;
+
+	open_msg(id, qid, BODY);
+	send_rcpt(id, qid, "e@example.test", "", 0);
+	send_commit(id, qid, "s@example.org", 1);
+	usleep(after);
+	if (close_link)
+		close(q.smtpd);
+	else {
+		/* frames are taken in order: once a later open is answered,
+		 * the abort was seen, and any answer to the commit came */
+		send_abort(qid);
+		wire_w_init(&w);
+		wire_w_u32(&w, id + 1000);
+		send_frame(q.smtpd, QM_OPEN, -1);
+		assert_int_equal(recv_frame(q.smtpd, smtpd_rules, &m, WAIT_MS),
+		    0);
+		if ((answered_ok = m.type == QM_COMMIT_OK))
+			assert_int_equal(recv_frame(q.smtpd, smtpd_rules, &m,
+			    WAIT_MS), 0);
+		assert_int_equal(m.type, QM_OPEN_OK);
+		wire_r_init(&r, &m);
+		(void)wire_r_u32(&r);
+		wire_r_str(&r, barrier, sizeof(barrier));
+		close(m.fd);
+		send_abort(barrier);
+	}
+	/* an answered message is delivered at once; one that was not is
+	 * removed without a delivery */
+	if (answered_ok) {
+		assert_int_equal(get_delivery(&d, WAIT_MS), 0);
+		assert_string_equal(d.qid, qid);
+		answer(&d, DL_OK, "2.0.0", "ok");
+	}
+	/* after the link closed, an answer may have gone unread */
+	if (close_link && get_delivery(&d, 200) == 0)
+		answer(&d, DL_OK, "2.0.0", "ok");
+	if (close_link && !wait_file("env", qid, 0, WAIT_MS) &&
+	    get_delivery(&d, WAIT_MS) == 0)
+		answer(&d, DL_OK, "2.0.0", "ok");
+	assert_true(wait_file("env", qid, 0, WAIT_MS));
+	if (!answered_ok && !close_link)
+		assert_int_not_equal(get_delivery(&d, 50), 0);
+	assert_true(wait_file("msg", qid, 0, WAIT_MS));
+	assert_true(wait_file("tmp", qid, 0, WAIT_MS));
+	if (close_link)
+		q.smtpd = link_peer(PROC_SMTPD, 100 + id);
+}
+
+static void
+test_unanswered_commit(void **state)
+{
+	const char	*rcpts[] = { "e@example.test" };
+	struct delivery	 d;
+	char		 qid[QM_QID_MAX + 1];
+	uint32_t	 i;
+
+	qmgr_spawn();
+	/* at once, and after a while: before the commit, during it (its
+	 * fsyncs take a few hundred microseconds), after it */
+	for (i = 0; i < 20; i++)
+		unanswered_commit(40 + i, i % 2, (useconds_t)(i / 2) * 150);
+	/* and qmgr carries on */
+	queue_msg(60, qid, "s@example.org", rcpts, 1);
+	assert_int_equal(get_delivery(&d, WAIT_MS), 0);
+	answer(&d, DL_OK, "2.0.0", "ok");
+	assert_true(wait_file("env", qid, 0, WAIT_MS));
 	qmgr_kill();
 }
 
@@ -1059,6 +1146,7 @@ main(void)
 		cmocka_unit_test_teardown(test_recovery_after_kill, teardown),
 		cmocka_unit_test_teardown(test_local_gone, teardown),
 		cmocka_unit_test_teardown(test_protocol, teardown),
+		cmocka_unit_test_teardown(test_unanswered_commit, teardown),
 		cmocka_unit_test_teardown(test_bounce, teardown),
 		cmocka_unit_test_teardown(test_report_success, teardown),
 		cmocka_unit_test_teardown(test_expiry, teardown),
