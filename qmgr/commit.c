@@ -1,9 +1,9 @@
 /*
  * commit.c: the commit point, for a batch of new messages at once.
- * In three steps, each waiting for the fsyncs of the one before:
- *   1. every message file synced (its size read into its envelope);
- *   2. msg/ synced, and every envelope written to tmp/ and synced;
- *   3. every envelope renamed into env/, then env/ synced.
+ * In two steps, the second waiting for the fsyncs of the first:
+ *   1. every message file, every envelope (written to tmp/ with the
+ *      file's size) and msg/ synced, all at once;
+ *   2. every envelope renamed into env/, then env/ synced.
  * Only then is a message in the queue, and its item done. The fsyncs
  * of a step go to the syncer together, so the disk has them all at
  * once and qmgr's event loop goes on meanwhile; a batch run "now"
@@ -21,7 +21,7 @@
 #include "log.h"
 #include "qmgr.h"
 
-enum commit_step { STEP_MESSAGES, STEP_ENVELOPES, STEP_RENAMED };
+enum commit_step { STEP_FILES, STEP_RENAMED };
 
 struct commit_batch {
 	struct commit_item	**v;
@@ -45,13 +45,13 @@ item_fail(struct commit_item *it, const char *why)
 	}
 }
 
-/* A message file (step 1) or an envelope (step 2) synced. */
+/* A message file or an envelope synced (step 1). */
 static void
 commit_item_synced(struct sync_job *job)
 {
 	struct commit_item	*it = job->arg;
 	struct commit_batch	*b = it->batch;
-	int			 msg = b->step == STEP_MESSAGES;
+	int			 msg = job == &it->job;
 
 	if (job->err != 0) {
 		errno = job->err;
@@ -64,7 +64,7 @@ commit_item_synced(struct sync_job *job)
 		commit_next(b);
 }
 
-/* msg/ (step 2) or env/ (step 3) synced; a failure fails every item
+/* msg/ (step 1) or env/ (step 2) synced; a failure fails every item
  * that is left, and is kept as fd -1 until then. */
 static void
 commit_dir_synced(struct sync_job *job)
@@ -73,7 +73,7 @@ commit_dir_synced(struct sync_job *job)
 
 	if (job->err != 0) {
 		errno = job->err;
-		log_warn("queue: fsync %s/", b->step == STEP_ENVELOPES ?
+		log_warn("queue: fsync %s/", b->step == STEP_FILES ?
 		    "msg" : "env");
 		job->fd = -1;
 	}
@@ -99,16 +99,17 @@ commit_sync(struct commit_batch *b, struct sync_job *job, int fd,
 	b->now_tail = &job->next;
 }
 
-/* Step 1: each message file, by the descriptor the caller kept (or
- * opened again by name), its size into the envelope. */
+/* Step 1: each message file (by the descriptor the caller kept, or
+ * opened again by name), its envelope written to tmp/ with the file's
+ * size, and msg/: all synced at once. */
 static void
-commit_messages(struct commit_batch *b)
+commit_files(struct commit_batch *b)
 {
 	struct commit_item	*it;
 	struct stat		 st;
 	size_t			 i;
 
-	b->step = STEP_MESSAGES;
+	b->step = STEP_FILES;
 	for (i = 0; i < b->n; i++) {
 		it = b->v[i];
 		it->batch = b;
@@ -123,32 +124,18 @@ commit_messages(struct commit_batch *b)
 			continue;
 		}
 		it->env->size = (uint64_t)st.st_size;
+		if ((it->envfd = queue_env_prepare(it->env)) == -1) {
+			item_fail(it, "cannot write the envelope");
+			continue;
+		}
 		commit_sync(b, &it->job, it->msgfd, commit_item_synced, it);
+		commit_sync(b, &it->envjob, it->envfd, commit_item_synced, it);
 	}
-}
-
-/* Step 2: msg/, and each envelope in tmp/. */
-static void
-commit_envelopes(struct commit_batch *b)
-{
-	struct commit_item	*it;
-	size_t			 i;
-
-	b->step = STEP_ENVELOPES;
 	commit_sync(b, &b->dirjob, queue_dir_fd(QUEUE_DIR_MSG),
 	    commit_dir_synced, b);
-	for (i = 0; i < b->n; i++) {
-		it = b->v[i];
-		if (it->rc == 0 && (it->envfd = queue_env_prepare(it->env)) ==
-		    -1)
-			item_fail(it, "cannot write the envelope");
-		if (it->rc == 0)
-			commit_sync(b, &it->job, it->envfd, commit_item_synced,
-			    it);
-	}
 }
 
-/* Step 3: the envelopes into env/, where recovery finds them. */
+/* Step 2: the envelopes into env/, where recovery finds them. */
 static void
 commit_rename(struct commit_batch *b)
 {
@@ -200,10 +187,7 @@ static void
 commit_next(struct commit_batch *b)
 {
 	switch (b->step) {
-	case STEP_MESSAGES:
-		commit_envelopes(b);
-		break;
-	case STEP_ENVELOPES:
+	case STEP_FILES:
 		commit_rename(b);
 		break;
 	case STEP_RENAMED:
@@ -223,7 +207,7 @@ commit_run_now(struct commit_batch *b)
 	b->now = 1;
 	b->now_head = NULL;
 	b->now_tail = &b->now_head;
-	commit_messages(b);
+	commit_files(b);
 	if (b->pending == 0)
 		commit_next(b);
 	while ((job = b->now_head) != NULL) {
@@ -255,7 +239,7 @@ commit_start(struct commit_item **items, size_t n, commit_done_fn *done)
 		free(b);
 		return;
 	}
-	commit_messages(b);
+	commit_files(b);
 	if (b->pending == 0)
 		commit_next(b);
 }

@@ -179,7 +179,8 @@ struct commit_item {
 	struct commit_batch	*batch;
 	int			 ownfd;
 	int			 envfd;
-	struct sync_job		 job;
+	struct sync_job		 job;		/* the message file's */
+	struct sync_job		 envjob;	/* the envelope's */
 };
 typedef void	 commit_done_fn(struct commit_item *);
 void		 commit_start(struct commit_item **, size_t n,
