@@ -72,6 +72,16 @@ enum {
 				   (the sendmail socket's peer) */
 	LK_UID_REPLY,		/* u32 id, u32 status (LK_OK, LK_NOUSER,
 				   LK_TEMPFAIL), str name */
+	LK_CONNECT,		/* u32 id, u32 flags (LK_F_TRUSTED: no
+				   per-address limit), str client address:
+				   may it have one more session? Counted if
+				   LK_OK. */
+	LK_CONNECT_REPLY,	/* u32 id, u32 status (LK_OK, LK_CONN_TOTAL,
+				   LK_CONN_CLIENT, LK_TEMPFAIL), str client
+				   address (a session gone meanwhile gives
+				   its count back by it) */
+	LK_DISCONNECT,		/* str client address: a session counted
+				   on this link ended; no answer */
 };
 
 #define LK_F_TRUSTED	0x1	/* client is in trusted-networks */
@@ -87,6 +97,8 @@ enum lk_status {
 	LK_AUTH_FAILED = 20,	/* 535 5.7.8 */
 	LK_AUTH_THROTTLED,	/* 454 4.7.0: too many failures lately */
 	LK_SENDER_DENIED,	/* 553 5.7.1 */
+	LK_CONN_TOTAL = 30,	/* 421 4.7.0: connection-limit */
+	LK_CONN_CLIENT,		/* 421 4.7.0: connection-limit-per-ip */
 };
 
 /* The destinations of an LK_EXPAND_REPLY. uid, gid, user and home are

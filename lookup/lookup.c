@@ -7,6 +7,7 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "conncount.h"
 #include "daemon.h"
 #include "link.h"
 #include "log.h"
@@ -23,17 +24,19 @@ static const struct ipc_rule lookup_rules[] = {
 	{ LK_AUTH, 16, 16 + 64 + 255 + 1024, IPC_FD_NONE },
 	{ LK_SENDER, 12, 12 + 255 + LK_ADDR_MAX, IPC_FD_NONE },
 	{ LK_UID, 8, 8, IPC_FD_NONE },
+	{ LK_CONNECT, 12, 12 + CONN_ADDR_MAX, IPC_FD_NONE },
+	{ LK_DISCONNECT, 4, 4 + CONN_ADDR_MAX, IPC_FD_NONE },
 	{ LK_EXPAND_FORWARD, 16, IPC_MAX_PAYLOAD, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
 
 /* Questions only smtpd may ask (a delivery agent has no business
- * checking passwords), and those qmgr may ask too: who a maildrop
+ * checking passwords or counting sessions), and those qmgr may ask too: who a maildrop
  * file's owner is, and whether its sender is theirs. */
 static int
 lookup_refused(uint16_t type, enum proc_kind peer)
 {
-	if (type == LK_AUTH)
+	if (type == LK_AUTH || type == LK_CONNECT || type == LK_DISCONNECT)
 		return peer != PROC_SMTPD;
 	if (type == LK_SENDER || type == LK_UID)
 		return peer != PROC_SMTPD && peer != PROC_QMGR;
@@ -147,7 +150,20 @@ lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	case LK_EXPAND_FORWARD:
 		answer_forward(l, m);
 		break;
+	case LK_CONNECT:
+		answer_connect(l, m);
+		break;
+	case LK_DISCONNECT:
+		answer_disconnect(l, m);
+		break;
 	}
+}
+
+/* Its sessions are gone with it. */
+static void
+lookup_smtpd_gone(struct link *l)
+{
+	conn_link_gone(l->id);
 }
 
 static void
@@ -158,7 +174,8 @@ lookup_link(enum proc_kind peer, uint32_t id, int fd)
 		close(fd);
 		return;
 	}
-	link_add(peer, id, fd, lookup_rules, lookup_dispatch, NULL);
+	link_add(peer, id, fd, lookup_rules, lookup_dispatch,
+	    peer == PROC_SMTPD ? lookup_smtpd_gone : NULL);
 }
 
 /* /etc/shadow is readable by group shadow: kept only when AUTH may check

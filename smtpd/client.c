@@ -24,6 +24,7 @@ const struct ipc_rule smtpd_lookup_rules[] = {
 	{ LK_AUTH_REPLY, 8, 8, IPC_FD_NONE },
 	{ LK_SENDER_REPLY, 8, 8, IPC_FD_NONE },
 	{ LK_UID_REPLY, 12, 12 + SASL_LOGIN_MAX, IPC_FD_NONE },
+	{ LK_CONNECT_REPLY, 12, 12 + SESSION_ADDR_MAX, IPC_FD_NONE },
 	{ 0, 0, 0, 0 },
 };
 
@@ -107,6 +108,36 @@ client_lookup_uid(struct session *s)
 	return 0;
 }
 
+int
+client_lookup_connect(struct session *s)
+{
+	struct link	*l;
+
+	wire_w_init(&w);
+	wire_w_u32(&w, s->id);
+	wire_w_u32(&w, s->trusted ? LK_F_TRUSTED : 0);
+	wire_w_str(&w, s->addr);
+	if (client_send(PROC_LOOKUP, LK_CONNECT, &l) == -1)
+		return -1;
+	s->wait = W_CONNECT;
+	s->conn_link = l->id;
+	return 0;
+}
+
+/* A session counted by lookup ended; one counted by a lookup that is
+ * gone since is not (the new one never counted it). */
+void
+client_lookup_disconnect(uint32_t link, const char *addr)
+{
+	struct link	*l;
+
+	if ((l = link_get(PROC_LOOKUP)) == NULL || l->id != link)
+		return;
+	wire_w_init(&w);
+	wire_w_str(&w, addr);
+	(void)client_send(PROC_LOOKUP, LK_DISCONNECT, NULL);
+}
+
 /* The session an answer is for, if it still waits for one: NULL for a
  * session that ended or moved on. */
 static struct session *
@@ -169,6 +200,33 @@ client_status_reply(struct link *l, struct wire_r *r, uint32_t id,
 		session_resume(s);
 }
 
+/* Admitted or not; a session that ended before the answer gives back
+ * the count it was admitted with. */
+static void
+client_connect_reply(struct link *l, struct wire_r *r, uint32_t id)
+{
+	struct session	*s;
+	char		 addr[SESSION_ADDR_MAX + 1];
+	uint32_t	 status;
+
+	status = wire_r_u32(r);
+	wire_r_str(r, addr, sizeof(addr));
+	if (wire_r_end(r) == -1) {
+		link_drop(l, "malformed connect answer");
+		return;
+	}
+	if ((s = client_waiting(id, W_CONNECT)) == NULL ||
+	    strcmp(s->addr, addr) != 0) {
+		if (status == LK_OK)
+			client_lookup_disconnect(l->id, addr);
+		return;
+	}
+	s->conn_counted = status == LK_OK;
+	session_admitted(s, status);
+	if (s->state != S_CLOSING)
+		session_resume(s);
+}
+
 void
 smtpd_lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 {
@@ -179,6 +237,8 @@ smtpd_lookup_dispatch(struct ipc_chan *c, struct ipc_msg *m, void *arg)
 	id = wire_r_u32(&r);
 	if (m->type == LK_RCPT_REPLY)
 		client_rcpt_reply(arg, &r, id);
+	else if (m->type == LK_CONNECT_REPLY)
+		client_connect_reply(arg, &r, id);
 	else
 		client_status_reply(arg, &r, id, m->type);
 }
@@ -376,6 +436,11 @@ client_fail_waiting(struct session *s, void *arg)
 	if (l->kind == PROC_LOOKUP && s->wait == W_LOOKUP) {
 		s->wait = W_NONE;
 		command_rcpt_answer(s, LK_TEMPFAIL, "4.3.0", "lookup gone");
+		session_resume(s);
+	} else if (l->kind == PROC_LOOKUP && s->wait == W_CONNECT) {
+		/* the limits of this worker alone were checked */
+		s->wait = W_NONE;
+		session_admitted(s, LK_OK);
 		session_resume(s);
 	} else if (l->kind == PROC_LOOKUP && (s->wait == W_AUTH ||
 	    s->wait == W_SENDER || s->wait == W_LOCAL_USER) &&

@@ -156,14 +156,6 @@ session_cmd_timer_cb(evutil_socket_t fd, short ev, void *arg)
 		session_closing_check(s);
 }
 
-/* The workers share the listeners: each takes its part of a limit,
- * rounded up so that none refuses below it. */
-static unsigned
-session_worker_share(unsigned limit)
-{
-	return (limit + smtpd_workers - 1) / smtpd_workers;
-}
-
 static struct client_count *
 client_count_get(const char *addr, int create)
 {
@@ -192,20 +184,24 @@ client_count_release(const char *addr)
 	}
 }
 
-/* Returns the reason to refuse the client, or NULL. */
+#define REFUSE_TOTAL	"too many connections"
+#define REFUSE_CLIENT	"too many connections from your address"
+
+/* This worker's own sessions over a limit: the reason to refuse the
+ * client, or NULL. lookup then counts those of all workers (LK_CONNECT);
+ * this check alone holds while lookup cannot be asked. */
 static const char *
 session_over_limit(struct session *s)
 {
 	struct client_count	*c;
 
-	if (nsessions >= session_worker_share(daemon_cfg->connection_limit))
-		return "too many connections";
+	if (nsessions >= daemon_cfg->connection_limit)
+		return REFUSE_TOTAL;
 	if (s->trusted)
 		return NULL;	/* as Postfix: mynetworks are exempt */
 	c = client_count_get(s->addr, 0);
-	if (c != NULL && c->n >=
-	    session_worker_share(daemon_cfg->connection_limit_per_ip))
-		return "too many connections from your address";
+	if (c != NULL && c->n >= daemon_cfg->connection_limit_per_ip)
+		return REFUSE_CLIENT;
 	return NULL;
 }
 
@@ -331,6 +327,27 @@ session_new(int fd, struct sockaddr *sa, socklen_t salen, int kind)
 			command_local_user(s, LK_TEMPFAIL, "");
 		return;
 	}
+	/* greeted once lookup has counted it with all workers' sessions */
+	if (client_lookup_connect(s) == -1)
+		session_admitted(s, LK_OK);
+}
+
+void
+session_admitted(struct session *s, uint32_t status)
+{
+	const char	*why = status == LK_CONN_TOTAL ? REFUSE_TOTAL :
+			    status == LK_CONN_CLIENT ? REFUSE_CLIENT : NULL;
+
+	if (why != NULL) {
+		log_info("client=%s action=refused reason=\"%s\"", s->addr,
+		    why);
+		session_reply(s, "421 4.7.0 %s Error: %s", daemon_cfg->hostname,
+		    why);
+		session_close(s, why);
+		return;
+	}
+	/* LK_TEMPFAIL: this worker's limits were checked, as without
+	 * lookup */
 	log_info("client=%s action=connect", s->addr);
 	session_reply(s, "220 %s ESMTP Bulwark", daemon_cfg->hostname);
 }
@@ -341,6 +358,8 @@ session_free(struct session *s)
 	session_reset(s);
 	auth_clear(s);
 	client_count_release(s->addr);
+	if (s->conn_counted)
+		client_lookup_disconnect(s->conn_link, s->addr);
 	RB_REMOVE(session_tree, &sessions, s);
 	event_free(s->cmd_timer);
 	event_free(s->auth_timer);

@@ -51,6 +51,8 @@ enum session_wait {
 				   after a failure */
 	W_SENDER,		/* MAIL: may this login use the sender? */
 	W_LOCAL_USER,		/* local socket: who is the peer's uid? */
+	W_CONNECT,		/* before the greeting: within the limits
+				   of all workers? */
 };
 
 /* Where an AUTH exchange is (RFC 4954 §4). */
@@ -85,6 +87,9 @@ struct data_state {
 	int64_t		 buf_pos;	/* message offset of buf[0] */
 };
 
+#define SESSION_ADDR_MAX	63	/* an address as text (lookup's
+					   CONN_ADDR_MAX is no less) */
+
 struct session {
 	RB_ENTRY(session)	 entry;		/* by id */
 	uint32_t		 id;
@@ -92,9 +97,11 @@ struct session {
 	struct bufferevent	*bev;
 	struct event		*cmd_timer;	/* a whole command's deadline */
 	struct sockaddr_storage	 ss;
-	char			 addr[64];	/* client address, text */
+	char			 addr[SESSION_ADDR_MAX + 1]; /* client, text */
 	int			 listener_kind;
 	int			 trusted;
+	uint32_t		 conn_link;	/* the lookup asked to admit */
+	int			 conn_counted;	/* and it counted us */
 	enum session_state	 state;
 	enum session_wait	 wait;
 	int			 esmtp;
@@ -145,6 +152,8 @@ void		 session_error(struct session *, int code, const char *enh,
 		    const char *text);
 void		 session_close(struct session *, const char *reason);
 void		 session_resume(struct session *);
+/* lookup's answer to LK_CONNECT (LK_OK without one): greet or refuse */
+void		 session_admitted(struct session *, uint32_t status);
 void		 session_reset(struct session *);
 /* Command phase: a whole command line must arrive within
  * command-timeout, however slowly it trickles. Data phase: each read
@@ -194,5 +203,8 @@ int		 client_lookup_auth(struct session *, const char *login,
 		    const char *password);
 int		 client_lookup_sender(struct session *);
 int		 client_lookup_uid(struct session *);
+/* LK_CONNECT: lookup counts the sessions of all workers */
+int		 client_lookup_connect(struct session *);
+void		 client_lookup_disconnect(uint32_t link, const char *addr);
 
 #endif

@@ -1148,6 +1148,97 @@ def test_500_concurrent_sessions(fresh):
     assert qids <= env, f"missing envelopes: {sorted(qids - env)[:5]}"
 
 
+# --- connection limits, over all smtpd workers ------------------------------
+
+def _greeted(port):
+    """A new connection and its first reply line."""
+    sock = socket.create_connection(("127.0.0.1", port), timeout=10)
+    line = sock.makefile("rb").readline().decode()
+    return sock, line
+
+
+def _open_sessions(port, n):
+    """n connections; returns (admitted sockets, refusal lines)."""
+    kept, refused = [], []
+    for _ in range(n):
+        sock, line = _greeted(port)
+        if line.startswith("220 "):
+            kept.append(sock)
+        else:
+            refused.append(line)
+            sock.close()
+    return kept, refused
+
+
+def _close_all(socks):
+    for sock in socks:
+        sock.close()
+
+
+def test_per_ip_limit_holds_over_all_workers(fresh):
+    """Three sessions from one address, wherever the kernel hands them:
+    the limit is the server's, not each worker's share of it."""
+    b = fresh(extra=("connection-limit-per-ip 3",
+                     "trusted-networks 127.0.0.2/32"), workers=2)
+    mark = b.log_mark()
+    kept, refused = _open_sessions(b.port, 7)
+    try:
+        assert len(kept) == 3, refused
+        assert len(refused) == 4
+        for line in refused:
+            assert line.startswith("421 4.7.0 "), line
+            assert "too many connections from your address" in line
+        b.wait_for_log(r"client=127\.0\.0\.1 action=refused "
+                       r'reason="too many connections from your address"',
+                       since=mark)
+        # one ends: its place is free, on whichever worker
+        kept.pop().close()
+        more = bh.wait_until(
+            lambda: _open_sessions(b.port, 1)[0] or None, 5,
+            what="a session in the freed place")
+        kept += more
+        _, refused = _open_sessions(b.port, 1)
+        assert len(refused) == 1
+    finally:
+        _close_all(kept)
+
+
+def test_total_limit_holds_over_all_workers(fresh):
+    """connection-limit counts every session, trusted clients too."""
+    b = fresh(extra=("connection-limit 4",), workers=2)
+    kept, refused = _open_sessions(b.port, 6)
+    try:
+        assert len(kept) == 4, refused
+        assert [line.split(" Error: ")[-1].strip() for line in refused] == \
+            ["too many connections"] * 2
+        assert all(line.startswith("421 4.7.0 ") for line in refused)
+    finally:
+        _close_all(kept)
+
+
+def test_dead_worker_takes_its_sessions_with_it(fresh):
+    """lookup forgets the sessions of a worker killed -9: its successor
+    admits the client again."""
+    b = fresh(extra=("connection-limit-per-ip 2",
+                     "trusted-networks 127.0.0.2/32"), workers=1)
+    smtpd = b.daemon("smtpd")
+    kept, refused = _open_sessions(b.port, 3)
+    assert len(kept) == 2 and len(refused) == 1
+    os.kill(smtpd.pid, signal.SIGKILL)
+    _close_all(kept)
+    b.wait_daemons("smtpd", 1, exclude=[smtpd.pid], timeout=5)
+
+    def two_admitted():
+        k, r = _open_sessions(b.port, 3)
+        if len(k) == 2:
+            return k, r
+        _close_all(k)       # still counted: none admitted
+        return None
+    kept, refused = bh.wait_until(two_admitted, 5, what="two sessions again")
+    _close_all(kept)
+    assert len(refused) == 1
+
+
 # --- smtpd killed in the middle of DATA -------------------------------------
 
 def test_smtpd_killed_during_data(fresh):
