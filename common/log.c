@@ -43,6 +43,9 @@ log_is_foreground(void)
 	return log_foreground;
 }
 
+static void	log_emit(int, const char *, va_list, const char *)
+		    __attribute__((format(printf, 2, 0)));
+
 static void
 log_emit(int pri, const char *fmt, va_list ap, const char *suffix)
 {
