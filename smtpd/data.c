@@ -1,6 +1,6 @@
 /*
- * data.c: message bytes from the client into the queue file. DATA is
- * scanned byte by byte: only <CRLF>.<CRLF> ends it, leading dots are
+ * data.c: message bytes from the client into the queue file. DATA goes
+ * through dotscan.c: only <CRLF>.<CRLF> ends it, leading dots are
  * unstuffed, and a bare CR or LF marks the message (SMTP smuggling,
  * CVE-2023-51764): refused by default, or normalized when configured.
  * BDAT chunks are taken as counted. Lines longer than RFC 5321's 1000
@@ -22,16 +22,6 @@
 #include "log.h"
 #include "maildate.h"
 #include "session.h"
-
-enum {
-	ST_LS,		/* at the start of a line, after CRLF */
-	ST_LS_SOFT,	/* at the start of a line, after a bare LF */
-	ST_DOT,		/* "." at the start of a line */
-	ST_DOT_CR,	/* ".\r" at the start of a line */
-	ST_TEXT,	/* inside a line */
-	ST_CR,		/* "\r" inside a line */
-	ST_END,		/* <CRLF>.<CRLF> seen */
-};
 
 /* Write out the first len bytes of the buffer. */
 static void
@@ -151,6 +141,19 @@ data_bare(struct session *s)
 	s->data.bad_newline = 1;
 }
 
+/* The scanner's output and findings, for the message. */
+static void
+data_scan_emit(void *arg, const void *p, size_t n)
+{
+	data_emit(arg, p, n);
+}
+
+static void
+data_scan_bare(void *arg)
+{
+	data_bare(arg);
+}
+
 /* RFC 3848's names: ESMTP, then S for TLS and A for AUTH. */
 static void
 data_protocol(struct session *s, char *buf, size_t len)
@@ -219,116 +222,11 @@ data_begin(struct session *s)
 	s->data.last_chunk = last_chunk;
 	if ((s->data.buf = malloc(SESSION_DATA_BUF)) == NULL)
 		return -1;
-	s->data.st = ST_LS;
+	dot_scan_init(&s->data.dot, daemon_cfg->bare_lf == BARE_LF_NORMALIZE,
+	    data_scan_emit, data_scan_bare, s);
 	s->data.add_headers = s->login[0] != '\0';
 	hdr_scan_init(&s->data.hdr);
 	return data_received(s);
-}
-
-/* One byte of DATA through the scanner. */
-static void
-data_byte(struct session *s, uint8_t c)
-{
-	struct data_state	*d = &s->data;
-	int			 normalize = daemon_cfg->bare_lf ==
-				    BARE_LF_NORMALIZE;
-
-	switch (d->st) {
-	case ST_LS:
-	case ST_LS_SOFT:
-		if (c == '.') {
-			/* after a bare LF a dot is only data */
-			if (d->st == ST_LS_SOFT) {
-				data_emit(s, ".", 1);
-				d->st = ST_TEXT;
-			} else
-				d->st = ST_DOT;
-			return;
-		}
-		d->st = ST_TEXT;
-		data_byte(s, c);
-		return;
-	case ST_DOT:
-		if (c == '\r') {
-			d->st = ST_DOT_CR;
-			return;
-		}
-		d->st = ST_TEXT;	/* the stuffed dot is dropped */
-		data_byte(s, c);
-		return;
-	case ST_DOT_CR:
-		if (c == '\n') {
-			d->st = ST_END;
-			return;
-		}
-		data_bare(s);		/* ".\r" then not LF */
-		data_emit(s, "\r", 1);
-		d->st = ST_TEXT;
-		data_byte(s, c);
-		return;
-	case ST_TEXT:
-		if (c == '\r')
-			d->st = ST_CR;
-		else if (c == '\n') {
-			data_bare(s);
-			if (normalize)
-				data_emit(s, "\r\n", 2);
-			d->st = ST_LS_SOFT;
-		} else
-			data_emit(s, &c, 1);
-		return;
-	case ST_CR:
-		if (c == '\n') {
-			data_emit(s, "\r\n", 2);
-			d->st = ST_LS;
-			return;
-		}
-		data_bare(s);
-		data_emit(s, "\r", 1);
-		d->st = ST_TEXT;
-		data_byte(s, c);
-		return;
-	}
-}
-
-/* Where the text from p[i] ends: the first CR or LF, or n. The window
- * keeps a search for the one from passing many of the other, which
- * would make text of bare LFs (or CRs) cost the square of its length. */
-#define DATA_RUN_WINDOW	1024
-
-static size_t
-data_text_run(const uint8_t *p, size_t i, size_t n)
-{
-	const uint8_t	*cr, *lf;
-
-	if (n - i > DATA_RUN_WINDOW)
-		n = i + DATA_RUN_WINDOW;
-	if ((cr = memchr(p + i, '\r', n - i)) != NULL)
-		n = (size_t)(cr - p);
-	if ((lf = memchr(p + i, '\n', n - i)) != NULL)
-		n = (size_t)(lf - p);
-	return n;
-}
-
-/* Scans what is in the input; returns the bytes used (up to the end). */
-static size_t
-data_scan(struct session *s, const uint8_t *p, size_t n)
-{
-	size_t	i, run;
-
-	for (i = 0; i < n && s->data.st != ST_END; ) {
-		if (s->data.st == ST_TEXT) {
-			/* the common case: copy a run of plain text */
-			run = data_text_run(p, i, n);
-			if (run > i) {
-				data_emit(s, p + i, run - i);
-				i = run;
-				continue;
-			}
-		}
-		data_byte(s, p[i++]);
-	}
-	return i;
 }
 
 /* BDAT: counted octets; line endings are still checked, across chunks. */
@@ -399,10 +297,10 @@ data_consume(struct session *s)
 
 	if (s->state == S_BDAT)
 		return data_consume_bdat(s, in);
-	while (s->data.st != ST_END) {
+	while (!dot_scan_done(&s->data.dot)) {
 		if (!data_peek(in, &v))
 			return 0;
-		used = data_scan(s, v.iov_base, v.iov_len);
+		used = dot_scan(&s->data.dot, v.iov_base, v.iov_len);
 		evbuffer_drain(in, used);
 	}
 	data_end(s);

@@ -13,6 +13,7 @@
 #include <stdint.h>
 
 #include "address.h"
+#include "dotscan.h"
 #include "hdrscan.h"
 #include "parse.h"
 #include "proto.h"
@@ -76,7 +77,7 @@ struct data_state {
 	uint64_t	 size;		/* bytes of message so far */
 	uint64_t	 chunk_left;	/* BDAT */
 	int		 last_chunk;	/* BDAT LAST seen */
-	int		 st;		/* DATA end-of-data scanner state */
+	struct dot_scan	 dot;		/* DATA: where its end is */
 	int		 prev_cr;	/* line-ending check across reads */
 	int		 bad_newline;	/* a bare CR or LF was seen */
 	int		 too_big;
