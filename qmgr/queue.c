@@ -170,63 +170,6 @@ queue_tmp_open(const char *qid)
 	    O_CLOEXEC | O_NOFOLLOW, 0600);
 }
 
-/* tmp/QID, written and synced; -1 after removing what it wrote. */
-static int
-queue_env_tmp(const char *qid, const char *text, size_t len)
-{
-	int	fd;
-
-	fd = queue_tmp_open(qid);
-	if (fd == -1) {
-		log_warn("queue: create tmp/%s", qid);
-		return -1;
-	}
-	if (queue_write_all(fd, text, len) == -1 || fsync(fd) == -1) {
-		log_warn("queue: write tmp/%s", qid);
-		close(fd);
-		unlinkat(dfd[D_TMP], qid, 0);
-		return -1;
-	}
-	if (close(fd) == -1) {
-		log_warn("queue: close tmp/%s", qid);
-		unlinkat(dfd[D_TMP], qid, 0);
-		return -1;
-	}
-	return 0;
-}
-
-int
-queue_env_write(const struct envelope *env)
-{
-	char	*text;
-	size_t	 len;
-	int	 rc, d = env->held ? D_HOLD : D_ENV;
-
-	if ((text = envelope_format(env, &len)) == NULL) {
-		log_warnx("queue: cannot format the envelope of %s", env->qid);
-		return -1;
-	}
-	rc = queue_env_tmp(env->qid, text, len);
-	free(text);
-	if (rc == -1)
-		return -1;
-	/* swapped, the old envelope's file becomes a spare; a file system
-	 * that cannot swap frees it in the rename */
-	if (renameat2(dfd[D_TMP], env->qid, dfd[d], env->qid,
-	    RENAME_EXCHANGE) == 0) {
-		rc = queue_sync_dir(d);
-		if (spare_put(dfd[D_TMP], env->qid) == -1)
-			log_warn("queue: remove tmp/%s", env->qid);
-		return rc;
-	}
-	if (renameat(dfd[D_TMP], env->qid, dfd[d], env->qid) == -1) {
-		log_warn("queue: rename tmp/%s to %s/", env->qid, dir_names[d]);
-		unlinkat(dfd[D_TMP], env->qid, 0);
-		return -1;
-	}
-	return queue_sync_dir(d);
-}
-
 int
 queue_env_prepare(const struct envelope *env)
 {
@@ -247,6 +190,48 @@ queue_env_prepare(const struct envelope *env)
 	}
 	free(text);
 	return fd;
+}
+
+/* tmp/QID, written and synced; -1 after removing what it wrote. */
+static int
+queue_env_tmp(const struct envelope *env)
+{
+	int	fd, rc;
+
+	if ((fd = queue_env_prepare(env)) != -1) {
+		rc = fsync(fd);
+		if (close(fd) == -1)
+			rc = -1;
+		if (rc == 0)
+			return 0;
+		log_warn("queue: sync tmp/%s", env->qid);
+	}
+	unlinkat(dfd[D_TMP], env->qid, 0);
+	return -1;
+}
+
+int
+queue_env_write(const struct envelope *env)
+{
+	int	rc, d = env->held ? D_HOLD : D_ENV;
+
+	if (queue_env_tmp(env) == -1)
+		return -1;
+	/* swapped, the old envelope's file becomes a spare; a file system
+	 * that cannot swap frees it in the rename */
+	if (renameat2(dfd[D_TMP], env->qid, dfd[d], env->qid,
+	    RENAME_EXCHANGE) == 0) {
+		rc = queue_sync_dir(d);
+		if (spare_put(dfd[D_TMP], env->qid) == -1)
+			log_warn("queue: remove tmp/%s", env->qid);
+		return rc;
+	}
+	if (renameat(dfd[D_TMP], env->qid, dfd[d], env->qid) == -1) {
+		log_warn("queue: rename tmp/%s to %s/", env->qid, dir_names[d]);
+		unlinkat(dfd[D_TMP], env->qid, 0);
+		return -1;
+	}
+	return queue_sync_dir(d);
 }
 
 int
