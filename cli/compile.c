@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "compile.h"
+#include "fileio.h"
 #include "table.h"
 
 struct compile {
@@ -54,8 +55,6 @@ static char *
 compile_read(const char *path, struct stat *st, size_t *len, FILE *errs)
 {
 	char	*buf = NULL;
-	ssize_t	 n = 0;
-	size_t	 got = 0;
 	int	 fd;
 
 	if ((fd = open(path, O_RDONLY | O_NOCTTY | O_NONBLOCK |
@@ -63,20 +62,9 @@ compile_read(const char *path, struct stat *st, size_t *len, FILE *errs)
 		goto fail;
 	errno = EINVAL;
 	if (!S_ISREG(st->st_mode) || st->st_size > SOURCE_MAX_FILE ||
-	    (buf = malloc((size_t)st->st_size + 1)) == NULL)
-		goto fail;
-	while (got <= (size_t)st->st_size) {
-		n = read(fd, buf + got, (size_t)st->st_size + 1 - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (n == -1 || got > (size_t)st->st_size)
+	    (buf = file_slurp(fd, (size_t)st->st_size, len)) == NULL)
 		goto fail;
 	close(fd);
-	*len = got;
 	return buf;
 fail:
 	fprintf(errs, "%s: cannot read: %s\n", path, errno == EINVAL ?

@@ -23,6 +23,7 @@
 #include <unistd.h>
 
 #include "config.h"
+#include "fileio.h"
 
 #define CONFIG_MAX_ARGS		(CONFIG_MAX_LINE / 2 + 1)
 #define DOMAIN_MAX		253
@@ -1408,26 +1409,6 @@ done:
 	return cf;
 }
 
-/* Read at most CONFIG_MAX_FILE + 1 bytes from offset 0. */
-static ssize_t
-read_all(int fd, char *buf, size_t bufsz)
-{
-	size_t	got = 0;
-	ssize_t	n;
-
-	while (got < bufsz) {
-		n = pread(fd, buf + got, bufsz - got, (off_t)got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 char *
 config_read_fd(int fd, const char *name, size_t *len, char *err,
     size_t errlen)
@@ -1448,7 +1429,7 @@ config_read_fd(int fd, const char *name, size_t *len, char *err,
 		seterr(err, errlen, name, 0, "out of memory");
 		return NULL;
 	}
-	if ((n = read_all(fd, buf, CONFIG_MAX_FILE + 1)) == -1) {
+	if ((n = file_read_start(fd, buf, CONFIG_MAX_FILE + 1)) == -1) {
 		seterr(err, errlen, name, 0, "cannot read: %s", strerror(errno));
 		free(buf);
 		return NULL;

@@ -14,6 +14,7 @@
 #include <unistd.h>
 
 #include "alias.h"
+#include "fileio.h"
 #include "forward.h"
 #include "source.h"
 
@@ -79,26 +80,6 @@ forward_parse(const char *text, size_t len, char *out, size_t outlen,
 	return l.n;
 }
 
-/* Reads all of fd (at most max bytes, as fstat said). -1 with errno. */
-static ssize_t
-forward_slurp(int fd, char *buf, size_t max)
-{
-	size_t	got = 0;
-	ssize_t	n;
-
-	while (got < max) {
-		n = read(fd, buf + got, max - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n == -1)
-			return -1;
-		if (n == 0)
-			break;
-		got += (size_t)n;
-	}
-	return (ssize_t)got;
-}
-
 /* Opens it, following a link as the user would. */
 static enum forward_rc
 forward_open(const char *home, int *fd, char *why, size_t whylen)
@@ -139,7 +120,7 @@ forward_read(const char *home, uid_t uid, char *out, size_t outlen,
 		rc = FORWARD_TEMPFAIL;
 	} else if (forward_check(&st, uid, why, whylen) == -1)
 		rc = FORWARD_IGNORED;
-	else if ((n = forward_slurp(fd, text, (size_t)st.st_size)) == -1) {
+	else if ((n = file_read_start(fd, text, (size_t)st.st_size)) == -1) {
 		snprintf(why, whylen, "read: %s", strerror(errno));
 		rc = FORWARD_TEMPFAIL;
 	} else if ((ntargets = forward_parse(text, (size_t)n, out, outlen, why,

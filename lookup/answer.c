@@ -17,6 +17,7 @@
 
 #include "daemon.h"
 #include "expand.h"
+#include "fileio.h"
 #include "link.h"
 #include "log.h"
 #include "lookup.h"
@@ -283,33 +284,6 @@ answer_user_uid(void *arg, uint32_t uid, struct expand_user *u)
 	return answer_pw(pw, u);
 }
 
-/* Reads all of a small file from fd into a malloc'd buffer. */
-static int
-answer_read(int fd, size_t size, char **text, size_t *len)
-{
-	size_t	got = 0;
-	ssize_t	n = 0;
-
-	if ((*text = malloc(size + 1)) == NULL)
-		return -1;
-	while (got <= size) {
-		n = read(fd, *text + got, size + 1 - got);
-		if (n == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			break;
-		got += (size_t)n;
-	}
-	if (n == -1 || got > size) {
-		free(*text);
-		*text = NULL;
-		errno = n == -1 ? errno : EFBIG;
-		return -1;
-	}
-	*len = got;
-	return 0;
-}
-
 /* An :include: file: a regular file no one but its owner may write. */
 static int
 answer_include(void *arg, const char *path, char **text, size_t *len,
@@ -328,7 +302,7 @@ answer_include(void *arg, const char *path, char **text, size_t *len,
 		why = "writable by group or others";
 	else if (st.st_size > SOURCE_MAX_INCLUDE)
 		why = "too large";
-	else if (answer_read(fd, (size_t)st.st_size, text, len) == -1)
+	else if ((*text = file_slurp(fd, (size_t)st.st_size, len)) == NULL)
 		why = strerror(errno);
 	if (fd != -1)
 		close(fd);

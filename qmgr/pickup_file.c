@@ -17,6 +17,7 @@
 #include <unistd.h>
 
 #include "daemon.h"
+#include "fileio.h"
 #include "log.h"
 #include "maildate.h"
 #include "qmgr.h"
@@ -31,22 +32,6 @@ pickup_file_free(struct pickup_file *f)
 	free(f->buf);
 	maildrop_free(&f->md);
 	memset(f, 0, sizeof(*f));
-}
-
-static int
-read_all(int fd, char *buf, size_t len)
-{
-	ssize_t	n;
-	size_t	off = 0;
-
-	while (off < len) {
-		if ((n = read(fd, buf + off, len - off)) == -1 && errno == EINTR)
-			continue;
-		if (n <= 0)
-			return -1;
-		off += (size_t)n;
-	}
-	return 0;
 }
 
 /* The file's owner and content; NULL, or why it is unfit. */
@@ -70,7 +55,7 @@ pickup_load(int fd, struct pickup_file *f)
 	f->len = (size_t)st.st_size;
 	if ((f->buf = malloc(f->len + 1)) == NULL)
 		return "out of memory";
-	if (read_all(fd, f->buf, f->len) == -1)
+	if (file_read_start(fd, f->buf, f->len) != (ssize_t)f->len)
 		return "short read";
 	return NULL;
 }

@@ -19,6 +19,7 @@
 #include <event2/event.h>
 
 #include "daemon.h"
+#include "fileio.h"
 #include "log.h"
 #include "qmgr.h"
 
@@ -473,7 +474,7 @@ queue_env_read(int d, const char *qid, struct envelope *env, char *err,
 {
 	struct stat	 st;
 	char		*text;
-	ssize_t		 n;
+	size_t		 len;
 	int		 fd, rc;
 
 	fd = openat(dfd[d], qid, O_RDONLY | O_CLOEXEC | O_NOFOLLOW |
@@ -489,19 +490,15 @@ queue_env_read(int d, const char *qid, struct envelope *env, char *err,
 		close(fd);
 		return -1;
 	}
-	if ((text = malloc((size_t)st.st_size + 1)) == NULL) {
-		snprintf(err, errlen, "out of memory");
-		close(fd);
-		return -1;
-	}
-	n = read(fd, text, (size_t)st.st_size + 1);
+	text = file_slurp(fd, (size_t)st.st_size, &len);
 	close(fd);
-	if (n != st.st_size) {
-		snprintf(err, errlen, "short read");
+	if (text == NULL || len != (size_t)st.st_size) {
+		snprintf(err, errlen, "cannot read: %s", text == NULL ?
+		    strerror(errno) : "it shrank");
 		free(text);
 		return -1;
 	}
-	rc = envelope_parse(env, text, (size_t)n, err, errlen);
+	rc = envelope_parse(env, text, len, err, errlen);
 	free(text);
 	return rc;
 }
