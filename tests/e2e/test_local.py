@@ -163,12 +163,14 @@ def test_maildir_message_is_as_sent(maildir_mta, base):
 
 def test_mbox_reads_back_intact(mbox_mta, base):
     rcpt = f"{BOB}@{DOMAIN}"
+    path = mbox_path(base, BOB)
+    # each delivered before the next is sent: separate messages may be
+    # delivered in any order, appends are in the order delivered
     for i in range(3):
         send_raw(mbox_mta, [rcpt], message(f"mbox-{i}", BODY))
-    path = mbox_path(base, BOB)
-    bh.wait_until(lambda: path.exists() and sum(
-        s.startswith("mbox-") for s in mbox_subjects(path)) == 3, WAIT,
-        what="three messages in the mbox")
+        bh.wait_until(lambda: path.exists() and sum(
+            s.startswith("mbox-") for s in mbox_subjects(path)) == i + 1,
+            WAIT, what=f"{i + 1} messages in the mbox")
     st = path.stat()
     assert st.st_uid == pwd.getpwnam(BOB).pw_uid
     assert st.st_mode & 0o777 == 0o600
