@@ -101,7 +101,8 @@ commit_sync(struct commit_batch *b, struct sync_job *job, int fd,
 
 /* Step 1: each message file (by the descriptor the caller kept, or
  * opened again by name), its envelope written to tmp/ with the file's
- * size, and msg/: all synced at once. */
+ * size, and msg/: all synced at once. Each step syncs its directory,
+ * so each has a completion that moves the batch on. */
 static void
 commit_files(struct commit_batch *b)
 {
@@ -192,10 +193,8 @@ commit_next(struct commit_batch *b)
 		break;
 	case STEP_RENAMED:
 		commit_finish(b);
-		return;
+		break;
 	}
-	if (b->pending == 0)	/* nothing was left to sync */
-		commit_next(b);
 }
 
 /* The steps in place: each fsync now, its completion next. */
@@ -208,8 +207,6 @@ commit_run_now(struct commit_batch *b)
 	b->now_head = NULL;
 	b->now_tail = &b->now_head;
 	commit_files(b);
-	if (b->pending == 0)
-		commit_next(b);
 	while ((job = b->now_head) != NULL) {
 		if ((b->now_head = job->next) == NULL)
 			b->now_tail = &b->now_head;
@@ -240,8 +237,6 @@ commit_start(struct commit_item **items, size_t n, commit_done_fn *done)
 		return;
 	}
 	commit_files(b);
-	if (b->pending == 0)
-		commit_next(b);
 }
 
 void

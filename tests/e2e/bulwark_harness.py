@@ -633,6 +633,26 @@ def start_or_clean(b):
     return b
 
 
+def finish(b, failed=False):
+    """Stops b and checks that it stopped cleanly and completely; its log
+    is printed when the test failed (or BULWARK_E2E_VERBOSE is set), its
+    directory kept when BULWARK_E2E_KEEP is set."""
+    try:
+        rc = b.stop()
+        left = b.wait_no_leftovers()
+    finally:
+        if failed or os.environ.get("BULWARK_E2E_VERBOSE"):
+            print(f"--- {b.logpath} (last lines) ---")
+            print(b.log_tail(200))
+        b.kill_everything()
+        if os.environ.get("BULWARK_E2E_KEEP"):
+            print(f"kept {b.dir}")
+        else:
+            b.cleanup()
+    assert rc == 0, f"master exited with status {rc} after SIGTERM"
+    assert not left, f"processes left behind after the master: {left}"
+
+
 def run_check(conf, timeout=10):
     """bulwark -n -f conf: returns the CompletedProcess."""
     return subprocess.run([str(MASTER_BIN), "-n", "-f", str(conf)],

@@ -1,6 +1,5 @@
 """pytest fixtures for Bulwark's end-to-end tests (see README.md)."""
 
-import os
 import sys
 from pathlib import Path
 
@@ -32,22 +31,8 @@ def pytest_runtest_makereport(item, call):
 
 def _finish(b, request):
     """Stops b and checks that it stopped cleanly and completely."""
-    try:
-        rc = b.stop()
-        left = b.wait_no_leftovers()
-    finally:
-        failed = getattr(getattr(request.node, "rep_call", None),
-                         "failed", False)
-        if failed or os.environ.get("BULWARK_E2E_VERBOSE"):
-            print(f"--- {b.logpath} (last lines) ---")
-            print(b.log_tail(200))
-        b.kill_everything()
-        if os.environ.get("BULWARK_E2E_KEEP"):
-            print(f"kept {b.dir}")
-        else:
-            b.cleanup()
-    assert rc == 0, f"master exited with status {rc} after SIGTERM"
-    assert not left, f"processes left behind after the master: {left}"
+    bh.finish(b, getattr(getattr(request.node, "rep_call", None), "failed",
+                         False))
 
 
 _start = bh.start_or_clean

@@ -15,7 +15,6 @@ or as "nobody" when root owns it (as here).
 import concurrent.futures
 import os
 import pwd
-import re
 import shutil
 import smtplib
 import subprocess
@@ -118,15 +117,7 @@ def config_lines(base):
     ]
 
 
-def _finish(b):
-    try:
-        rc = b.stop()
-        left = b.wait_no_leftovers()
-    finally:
-        b.kill_everything()
-        b.cleanup()
-    assert rc == 0, f"master exited with status {rc} after SIGTERM"
-    assert not left, f"processes left behind after the master: {left}"
+_finish = bh.finish
 
 
 @pytest.fixture(scope="module")

@@ -270,14 +270,4 @@ def test_acknowledged_mail_survives_kills(home):
             print(b.log_tail(150))
         raise
     finally:
-        try:
-            rc = b.stop()
-            left = b.wait_no_leftovers()
-        finally:
-            b.kill_everything()
-            if os.environ.get("BULWARK_E2E_KEEP"):
-                print(f"kept {b.dir}")
-            else:
-                b.cleanup()
-    assert rc == 0, f"master exited with status {rc} after SIGTERM"
-    assert not left, f"processes left behind: {left}"
+        bh.finish(b)

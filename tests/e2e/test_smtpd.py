@@ -297,21 +297,7 @@ def _start(extra=(), workers=2):
     return bh.start_or_clean(bh.Bulwark(workers=workers, extra=extra))
 
 
-def _finish(b, failed):
-    try:
-        rc = b.stop()
-        left = b.wait_no_leftovers()
-    finally:
-        if failed or os.environ.get("BULWARK_E2E_VERBOSE"):
-            print(f"--- {b.logpath} (last lines) ---")
-            print(b.log_tail(200))
-        b.kill_everything()
-        if os.environ.get("BULWARK_E2E_KEEP"):
-            print(f"kept {b.dir}")
-        else:
-            b.cleanup()
-    assert rc == 0, f"master exited with status {rc} after SIGTERM"
-    assert not left, f"processes left behind after the master: {left}"
+_finish = bh.finish
 
 
 def _module_master(request, extra=(), workers=2):

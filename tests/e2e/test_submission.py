@@ -20,7 +20,7 @@ from pathlib import Path
 import pytest
 
 import bulwark_harness as bh
-from conftest import _finish, _start
+from conftest import _start
 
 PASSWORD = "correct horse"
 REMOTE = "remote.example"
